@@ -1,0 +1,200 @@
+"""The project file (``curator.yaml``) and the project folder it describes.
+
+Settings that can change a model's answer (model, base_url, temperature, max_tokens …) live on
+:class:`Endpoint`; settings that cannot (concurrency, rate limits, retries, timeouts) live on
+:class:`RunSettings`, so they never enter a cache key. Secrets are never stored here: an endpoint
+names the *environment variable* that holds its key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from curator.errors import ConfigError
+
+CONFIG_NAME = "curator.yaml"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunSettings(_Model):
+    """How to call an endpoint; none of this can change an answer, so none of it is cached."""
+
+    concurrency: int = Field(32, ge=1, le=4096)
+    """Requests in flight at once."""
+    rpm: float | None = None
+    """Requests per minute; None = unlimited (the default for custom endpoints)."""
+    tpm: float | None = None
+    """Tokens per minute (prompt + images + max_tokens, estimated); None = unlimited."""
+    timeout: float = 120.0
+    """Seconds before one request is abandoned and retried."""
+    max_retries: int = 6
+    """Retries after the first attempt (not attempts) for retryable errors."""
+    breaker_threshold: int = 20
+    """Consecutive failed requests (after their retries) that open the circuit and stop the run."""
+
+
+class Endpoint(_Model):
+    """One model behind an OpenAI-compatible endpoint, for one role."""
+
+    model: str
+    """Model name as the server knows it (``gpt-4o``, ``Qwen/Qwen2.5-VL-7B-Instruct`` …)."""
+    base_url: str = "https://api.openai.com/v1"
+    """Any OpenAI-compatible server: vLLM, Ollama (http://localhost:11434/v1), SGLang …"""
+    api_key_env: str = "OPENAI_API_KEY"
+    """Name of the environment variable holding the key (never the key itself)."""
+    family: str = ""
+    """Model family (``openai``, ``qwen`` …); the judge warns when it equals the generator's."""
+    temperature: float = 0.0
+    max_tokens: int = 768
+    seed: int | None = 0
+    json_schema: Literal["auto", "on", "off"] = "auto"
+    """Ask for structured output with a JSON schema; ``auto`` turns it off after the server refuses it."""
+    text_only: bool = False
+    """Blind role: send no image (or a grey one with ``grey_image``)."""
+    grey_image: bool = False
+    run: RunSettings = Field(default_factory=RunSettings)
+
+    def api_key(self) -> str:
+        """The key from the environment; a local server without auth gets a placeholder."""
+        key = os.environ.get(self.api_key_env, "")
+        if not key and "api.openai.com" in self.base_url:
+            raise ConfigError(f"no API key: set the environment variable {self.api_key_env} for {self.model}")
+        return key or "sk-no-key"
+
+    @property
+    def family_name(self) -> str:
+        if self.family:
+            return self.family.lower()
+        low = self.model.lower()
+        for fam in ("gpt", "qwen", "internvl", "llava", "gemini", "claude", "llama", "mistral", "glm", "minicpm"):
+            if fam in low:
+                return "openai" if fam == "gpt" else fam
+        return low.split("/")[0]
+
+
+class Price(_Model):
+    """Money per million tokens."""
+
+    input: float = 0.0
+    output: float = 0.0
+
+
+class Models(_Model):
+    generator: Endpoint | None = None
+    judge: Endpoint | None = None
+    blind: list[Endpoint] = Field(default_factory=list)
+    describe: Endpoint | None = None
+    eval: Endpoint | None = None
+
+
+class LabelStudioSettings(_Model):
+    url: str = "http://127.0.0.1:8089"
+    api_key_env: str = "LABEL_STUDIO_API_KEY"
+    """Environment variable with a personal access token or legacy token."""
+    project_title: str = ""
+    image_mode: Literal["local", "url", "inline"] = "local"
+    """How tasks reference images: local-file serving, a URL base, or inline data URIs (small sets)."""
+    image_url_base: str = ""
+    batch_size: int = 1000
+    port: int = 8089
+
+
+class ImagePolicy(_Model):
+    max_side_iaa: int = 1024
+    """IAA images may be downscaled to this longest side before they are sent."""
+    max_bytes: int = 15_000_000
+    """IQA/ISTA images above this size are shrunk losslessly (PNG) instead of re-encoded lossy."""
+
+
+class Config(_Model):
+    """The whole ``curator.yaml``."""
+
+    name: str = "my-benchmark"
+    taxonomy: str = "unipercept"
+    """A shipped taxonomy name or a path (relative to the project) to a YAML file."""
+    images_root: str = "images"
+    seed: int = 0
+    models: Models = Field(default_factory=Models)
+    prices: dict[str, Price] = Field(default_factory=dict)
+    """Per model name; models not listed cost 0 (local servers)."""
+    label_studio: LabelStudioSettings = Field(default_factory=LabelStudioSettings)
+    images: ImagePolicy = Field(default_factory=ImagePolicy)
+    max_cost: float | None = None
+
+
+class Project:
+    """A benchmark project folder: ``curator.yaml`` plus ``data/``, ``cache/``, ``export/``."""
+
+    def __init__(self, root: Path, config: Config) -> None:
+        self.root = root.resolve()
+        self.config = config
+
+    @classmethod
+    def load(cls, root: str | Path = ".") -> Project:
+        root = Path(root)
+        path = root / CONFIG_NAME
+        if not path.is_file():
+            raise ConfigError(f"{path}: no {CONFIG_NAME} here; create a project with `curator init {root}`")
+        try:
+            raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.MarkedYAMLError as exc:
+            line = exc.problem_mark.line + 1 if exc.problem_mark else 1
+            raise ConfigError(f"{path}:{line}: bad YAML: {exc.problem}") from exc
+        try:
+            cfg = Config.model_validate(raw)
+        except ValidationError as exc:
+            lines = [f"{path}: {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]
+            raise ConfigError("invalid project file:\n  " + "\n  ".join(lines)) from exc
+        return cls(root, cfg)
+
+    # folders -----------------------------------------------------------------
+    @property
+    def data(self) -> Path:
+        return self._mk(self.root / "data")
+
+    @property
+    def cache_dir(self) -> Path:
+        env = os.environ.get("CURATOR_CACHE_DIR")
+        return self._mk(Path(env) if env else self.root / "cache")
+
+    @property
+    def export_dir(self) -> Path:
+        return self._mk(self.root / "export")
+
+    @property
+    def images_root(self) -> Path:
+        p = Path(self.config.images_root)
+        return (p if p.is_absolute() else self.root / p).resolve()
+
+    def table(self, name: str) -> Path:
+        """Path of a stage table in ``data/`` (``images.parquet``, ``candidates.jsonl`` …)."""
+        return self.data / name
+
+    def taxonomy_path(self) -> Path | str:
+        t = self.config.taxonomy
+        p = self.root / t
+        return p if (p.suffix and p.exists()) else t
+
+    def load_taxonomy(self):  # noqa: ANN201 - avoid importing taxonomy at module import
+        from curator.taxonomy import load_taxonomy
+
+        return load_taxonomy(self.taxonomy_path())
+
+    def endpoint(self, role: str) -> Endpoint:
+        ep = getattr(self.config.models, role, None)
+        if ep is None:
+            raise ConfigError(f"{self.root / CONFIG_NAME}: models.{role} is not configured")
+        return ep
+
+    @staticmethod
+    def _mk(p: Path) -> Path:
+        p.mkdir(parents=True, exist_ok=True)
+        return p

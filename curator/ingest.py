@@ -1,0 +1,301 @@
+"""``curator ingest``: folders, label files and HF datasets → the images table.
+
+Output: ``data/images.parquet`` (one row per unique image, see :class:`curator.records.ImageRecord`)
+and ``data/ingest_rejects.parquet`` (path, reason, detail). Re-running appends only new files;
+bad files are rejected with a reason and never stop the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from curator.config import Project
+from curator.errors import IngestError
+from curator.images import IMAGE_SUFFIXES, REJECT_REASONS, inspect_image
+from curator.presets import PRESETS, read_any
+from curator.progress import Reporter, reporter_or_null
+from curator.tables import write_parquet
+
+IMAGES_TABLE = "images.parquet"
+REJECTS_TABLE = "ingest_rejects.parquet"
+
+
+@dataclass
+class IngestSummary:
+    """What one ingest run did."""
+
+    scanned: int = 0
+    ingested: int = 0
+    already_present: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    total_images: int = 0
+    table: str = ""
+
+    def rows(self) -> list[tuple[str, str]]:
+        out = [("files scanned", str(self.scanned)), ("ingested (new)", str(self.ingested)),
+               ("already in table", str(self.already_present))]
+        out += [(f"rejected: {k}", str(v)) for k, v in sorted(self.rejected.items())]
+        out.append(("images in table", str(self.total_images)))
+        return out
+
+
+def _within(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+        return True
+    except (ValueError, OSError, RuntimeError):
+        return False
+
+
+def _scan_folder(root: Path) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
+    """Image files under ``root`` as (absolute, relative) pairs, plus rejects for escaping links."""
+    found: list[tuple[str, str]] = []
+    rejects: list[dict[str, Any]] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        d = Path(dirpath)
+        for name in list(dirnames):
+            sub = d / name
+            if sub.is_symlink():
+                if not _within(sub, root):
+                    rejects.append({"path": sub.relative_to(root).as_posix(), "reason": "outside_root",
+                                    "detail": f"directory symlink to {os.readlink(sub)}"})
+                dirnames.remove(name)
+        dirnames[:] = sorted(n for n in dirnames if not n.startswith("."))
+        for name in sorted(filenames):
+            p = d / name
+            if p.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            rel = p.relative_to(root).as_posix()
+            if p.is_symlink() and not _within(p, root):
+                rejects.append({"path": rel, "reason": "outside_root", "detail": f"symlink to {os.readlink(p)}"})
+                continue
+            if p.is_symlink() and not p.exists():
+                rejects.append({"path": rel, "reason": "missing", "detail": "broken symlink"})
+                continue
+            found.append((str(p.resolve()), rel))
+    return found, rejects
+
+
+def _parse_scale(scale: str | None) -> tuple[float, float] | None:
+    if not scale:
+        return None
+    try:
+        lo, hi = (float(x) for x in scale.split(":"))
+    except ValueError as exc:
+        raise IngestError(f"--scale must look like MIN:MAX (e.g. 1:5), got {scale!r}") from exc
+    if hi <= lo:
+        raise IngestError(f"--scale {scale!r}: MAX must be greater than MIN")
+    return lo, hi
+
+
+def _label_frame(labels: Path, preset: str | None, path_col: str, score_cols: list[str] | None,
+                 scale: str | None) -> tuple[pd.DataFrame, dict[str, tuple[float, float] | None], str, str]:
+    if preset:
+        if preset not in PRESETS:
+            raise IngestError(f"unknown preset {preset!r}; known: {', '.join(sorted(PRESETS))}")
+        pr = PRESETS[preset]
+        df = pr.read(labels)
+        scales = dict(pr.scales)
+        if score_cols:
+            scales = {c: scales.get(c, _parse_scale(scale)) for c in score_cols}
+        missing = [c for c in ["path", *scales] if c not in df.columns]
+        if missing:
+            raise IngestError(f"{labels}: not a {pr.source} label file: missing column(s) {missing}; "
+                              f"found {list(df.columns)[:12]}")
+        return df, scales, pr.source, pr.license
+    df = read_any(labels)
+    if path_col not in df.columns:
+        raise IngestError(f"{labels}: no path column {path_col!r} (columns: {list(df.columns)[:12]}); "
+                          "pass --path-col")
+    df = df.rename(columns={path_col: "path"})
+    cols = score_cols or []
+    bad = [c for c in cols if c not in df.columns]
+    if bad:
+        raise IngestError(f"{labels}: score column(s) {bad} not found (columns: {list(df.columns)[:12]})")
+    sc = _parse_scale(scale)
+    return df, {c: sc for c in cols}, labels.stem, ""
+
+
+def _score_fields(row: dict[str, Any], scales: dict[str, tuple[float, float] | None],
+                  observed: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    scores: dict[str, Any] = {}
+    for col, sc in scales.items():
+        v = row.get(col)
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            continue
+        lo, hi = sc if sc is not None else observed[col]
+        val = float(v)
+        scores[col] = {"value": val, "min": lo, "max": hi, "norm": 100.0 * (val - lo) / (hi - lo) if hi > lo else 0.0,
+                       "scale": "declared" if sc is not None else "observed_minmax"}
+    out: dict[str, Any] = {"scores": json.dumps(scores)}
+    if scores:
+        name = next(iter(scores))
+        s = scores[name]
+        out.update(score=s["value"], score_name=name, score_min=s["min"], score_max=s["max"], score_norm=s["norm"])
+    return out
+
+
+def _materialize_hf(project: Project, ref: str, image_col: str, split: str | None) -> tuple[Path, pd.DataFrame]:
+    """Write an HF dataset's images under ``images_root/hf/<name>/`` and return its label frame."""
+    import datasets
+
+    try:
+        if Path(ref).exists():
+            ds = datasets.load_from_disk(ref)
+        else:
+            ds = datasets.load_dataset(ref, split=split or "train")
+    except Exception as exc:
+        raise IngestError(f"cannot load HF dataset {ref!r}: {type(exc).__name__}: {exc}") from exc
+    if isinstance(ds, datasets.DatasetDict):
+        ds = ds[split] if split else ds[next(iter(ds))]
+    if image_col not in ds.column_names:
+        raise IngestError(f"HF dataset {ref!r} has no column {image_col!r} (columns: {ds.column_names})")
+    ds = ds.cast_column(image_col, datasets.Image(decode=False))
+    name = Path(ref).name.replace("/", "__") or "hf"
+    root = project.images_root
+    out_dir = root / "hf" / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, rec in enumerate(ds):
+        img = rec[image_col] or {}
+        data, src_path = img.get("bytes"), img.get("path") or ""
+        if data is None and src_path and Path(src_path).exists():
+            data = Path(src_path).read_bytes()
+        suffix = Path(src_path).suffix.lower() if src_path else ""
+        if suffix not in IMAGE_SUFFIXES:
+            suffix = ".png"
+        target = out_dir / f"{i:07d}{suffix}"
+        if not target.exists():
+            target.write_bytes(data or b"")
+        meta = {k: v for k, v in rec.items() if k != image_col and isinstance(v, str | int | float | bool)}
+        rows.append({"path": target.relative_to(root).as_posix(), **meta})
+    return root, pd.DataFrame(rows)
+
+
+def ingest(project: Project, source: str | Path | None = None, *, labels: str | Path | None = None,
+           preset: str | None = None, path_col: str = "path", score_cols: list[str] | None = None,
+           scale: str | None = None, source_name: str | None = None, license: str | None = None,
+           hf_image_col: str = "image", hf_split: str | None = None, workers: int | None = None,
+           reporter: Reporter | None = None) -> IngestSummary:
+    """Build or extend the images table.
+
+    Args:
+        project: the benchmark project.
+        source: an images folder (default: the project's ``images_root``) or ``hf:<name-or-path>``.
+        labels: a label file (CSV, TSV, JSONL, JSON, Parquet, Excel; or a preset's own format)
+            whose paths are relative to the images folder. Without it, every image file is taken.
+        preset: a known label format (``koniq10k``, ``spaq``, ``kadid10k``, ``ava``, ``pipal``).
+        path_col: column holding image paths (generic label files).
+        score_cols: score columns; the first is the primary score.
+        scale: native scale ``MIN:MAX`` of the score columns (generic files); omitted = observed range.
+        source_name: provenance name stored per image (default: folder or preset dataset name).
+        license: licence string stored per image.
+        hf_image_col: image column of an HF dataset source.
+        hf_split: split of an HF dataset source.
+        workers: decoding processes (default: all cores).
+        reporter: progress events.
+    """
+    rep = reporter_or_null(reporter)
+    frame: pd.DataFrame | None = None
+    scales: dict[str, tuple[float, float] | None] = {}
+    src_name, lic = source_name or "", license or ""
+    if isinstance(source, str) and source.startswith("hf:"):
+        root, frame = _materialize_hf(project, source[3:], hf_image_col, hf_split)
+        src_name = src_name or source[3:]
+        scales = {c: _parse_scale(scale) for c in (score_cols or [])}
+    else:
+        root = Path(source).resolve() if source else project.images_root
+        if not root.is_dir():
+            raise IngestError(f"{root}: not a folder of images")
+        src_name = src_name or root.name
+    root = root.resolve()
+    if labels is not None:
+        frame, scales, ds_name, ds_lic = _label_frame(Path(labels), preset, path_col, score_cols, scale)
+        src_name = source_name or ds_name
+        lic = license or ds_lic
+
+    table = project.table(IMAGES_TABLE)
+    existing = pd.read_parquet(table) if table.exists() else pd.DataFrame()
+    known_paths = set(existing["path"]) if len(existing) else set()
+    known_ids = dict(zip(existing["image_id"], existing["path"], strict=True)) if len(existing) else {}
+
+    rejects: list[dict[str, Any]] = []
+    label_rows: dict[str, dict[str, Any]] = {}
+    if frame is not None:
+        observed = {c: (float(frame[c].min()), float(frame[c].max())) for c, sc in scales.items() if sc is None}
+        todo: list[tuple[str, str]] = []
+        for row in frame.to_dict("records"):
+            rel = str(row["path"]).replace("\\", "/")
+            p = root / rel
+            if not _within(p, root):
+                rejects.append({"path": rel, "reason": "outside_root", "detail": f"resolves to {p.resolve()}"})
+                continue
+            if not p.exists():
+                rejects.append({"path": rel, "reason": "missing", "detail": REJECT_REASONS["missing"]})
+                continue
+            rel = p.resolve().relative_to(root).as_posix()
+            label_rows[rel] = {**row, **_score_fields(row, scales, observed)}
+            todo.append((str(p.resolve()), rel))
+    else:
+        todo, rejects = _scan_folder(root)
+
+    summary = IngestSummary(scanned=len(todo) + len(rejects))
+    fresh = [(a, r) for a, r in todo if r not in known_paths]
+    summary.already_present = len(todo) - len(fresh)
+    rep.start("ingest", len(fresh))
+    new_rows: list[dict[str, Any]] = []
+    n_workers = workers or os.cpu_count() or 1
+    with ProcessPoolExecutor(max_workers=n_workers) as pool:
+        results = pool.map(inspect_image, [a for a, _ in fresh], [r for _, r in fresh], chunksize=8)
+        for res in results:
+            rep.advance(1)
+            if not res.pop("ok"):
+                rejects.append(res)
+                continue
+            if res["image_id"] in known_ids:
+                rejects.append({"path": res["path"], "reason": "duplicate",
+                                "detail": f"same bytes as {known_ids[res['image_id']]}"})
+                continue
+            known_ids[res["image_id"]] = res["path"]
+            lab = label_rows.get(res["path"], {})
+            meta = {k: v for k, v in lab.items() if k not in ("path", "scores", "score", "score_name", "score_min",
+                                                                "score_max", "score_norm") and k not in scales}
+            new_rows.append({**res, "source": src_name, "license": lic,
+                             "score": lab.get("score"), "score_name": lab.get("score_name", ""),
+                             "score_min": lab.get("score_min"), "score_max": lab.get("score_max"),
+                             "score_norm": lab.get("score_norm"), "scores": lab.get("scores", "{}"),
+                             "meta": json.dumps(meta, default=str)})
+    rep.finish()
+
+    combined = pd.concat([existing, pd.DataFrame(new_rows)], ignore_index=True) if new_rows else existing
+    if len(combined):
+        write_parquet(table, combined)
+    _write_rejects(project, rejects)
+    summary.ingested = len(new_rows)
+    summary.rejected = Counter(r["reason"] for r in rejects)
+    summary.total_images = len(combined)
+    summary.table = str(table)
+    return summary
+
+
+def _write_rejects(project: Project, rejects: list[dict[str, Any]]) -> None:
+    path = project.table(REJECTS_TABLE)
+    old = pd.read_parquet(path) if path.exists() else pd.DataFrame(columns=["path", "reason", "detail"])
+    new = pd.DataFrame(rejects, columns=["path", "reason", "detail"])
+    both = pd.concat([old[~old["path"].isin(new["path"])], new], ignore_index=True)
+    write_parquet(path, both)
+
+
+def load_images(project: Project) -> pd.DataFrame:
+    """The images table, or a clear error naming the command that builds it."""
+    from curator.tables import read_table
+
+    return read_table(project.table(IMAGES_TABLE))
