@@ -61,11 +61,15 @@ def load_yaml_lines(path: Path) -> Any:
     """Parse ``path`` into plain containers annotated with line numbers."""
     text = path.read_text(encoding="utf-8")
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # an unclosed bracket is reported at end of stream; the construct's start is more useful
+        mark = exc.context_mark or exc.problem_mark
         line = mark.line + 1 if mark else 1
-        raise YamlSyntaxError(path, line, f"bad YAML: {exc.problem or exc}") from exc
+        msg = f"bad YAML: {exc.problem or exc}"
+        if exc.context and exc.problem_mark and exc.context_mark:
+            msg += f" ({exc.context} started here; parser stopped at line {exc.problem_mark.line + 1})"
+        raise YamlSyntaxError(path, line, msg) from exc
 
 
 def line_of(data: Any, path: tuple[Any, ...]) -> int:

@@ -183,7 +183,7 @@ class Project:
         p = self.root / t
         return p if (p.suffix and p.exists()) else t
 
-    def load_taxonomy(self):  # noqa: ANN201 - avoid importing taxonomy at module import
+    def load_taxonomy(self):
         from curator.taxonomy import load_taxonomy
 
         return load_taxonomy(self.taxonomy_path())
