@@ -1,0 +1,54 @@
+"""Admission control: a concurrency limit plus requests- and tokens-per-minute token buckets.
+
+Unlimited by default (``None``) — the right default for a custom endpoint, where a made-up limit
+would silently throttle a local vLLM server. Buckets refill continuously; a request waits only as
+long as its own cost needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+
+class TokenBucket:
+    """Continuous-refill bucket with ``rate_per_min`` capacity; ``None`` means unlimited."""
+
+    def __init__(self, rate_per_min: float | None) -> None:
+        self.rate = rate_per_min / 60.0 if rate_per_min else None
+        self.capacity = rate_per_min or 0.0
+        self.level = self.capacity
+        self.stamp = time.monotonic()
+        self._lock = asyncio.Lock()
+
+    async def take(self, amount: float = 1.0) -> None:
+        if self.rate is None:
+            return
+        amount = min(amount, self.capacity)  # one huge request must still be admissible
+        async with self._lock:
+            while True:
+                now = time.monotonic()
+                self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
+                self.stamp = now
+                if self.level >= amount:
+                    self.level -= amount
+                    return
+                await asyncio.sleep((amount - self.level) / self.rate)
+
+    def pause(self, seconds: float) -> None:
+        """Drain the bucket so others wait too (used when the server says Retry-After)."""
+        if self.rate is not None:
+            self.level = min(self.level, -seconds * self.rate)
+
+
+class Admission:
+    """Everything a request must pass before it is sent."""
+
+    def __init__(self, concurrency: int, rpm: float | None, tpm: float | None) -> None:
+        self.slots = asyncio.Semaphore(concurrency)
+        self.requests = TokenBucket(rpm)
+        self.tokens = TokenBucket(tpm)
+
+    async def admit(self, est_tokens: int) -> None:
+        await self.requests.take(1)
+        await self.tokens.take(est_tokens)

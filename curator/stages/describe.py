@@ -1,0 +1,183 @@
+"""``curator describe``: the ISTA structured annotation per image, and its texture-richness score.
+
+A model fills UniPercept's structural schema (scene type, components; per component physical
+structure, material, geometry and semantics) from the lexicons; the reply is validated (keys, list
+types, "N/A"), out-of-lexicon terms are flagged rather than dropped, and the published score
+(Eqs. 4–12, :func:`ista_score`) becomes a rating label. Descriptions ground later generation.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from curator.config import Project
+from curator.engine.client import Engine, Request, Result, RunStats
+from curator.engine.parsing import parse_json_object
+from curator.progress import Reporter
+from curator.prompts import render, source_hash
+from curator.tables import JsonlAppender, iter_jsonl
+from curator.taxonomy import Lexicon, Taxonomy
+
+DESCRIBE = "describe.jsonl"
+REJECTS = "describe_rejects.jsonl"
+
+FIELDS: dict[tuple[str, str], str | None] = {
+    ("PhysicalStructure", "BaseMorphology"): "morphology",
+    ("PhysicalStructure", "Arrangement"): "arrangement",
+    ("MaterialRepresentation", "MaterialClass"): "materials",
+    ("MaterialRepresentation", "SurfaceProperties"): "surface",
+    ("GeometricComposition", "PlanarContour"): "shapes_2d",
+    ("GeometricComposition", "VolumetricForm"): "shapes_3d",
+    ("SemanticPerception", "FunctionalInference"): None,
+    ("SemanticPerception", "StyleType"): "styles",
+}
+
+
+def _terms(value: Any) -> list[str]:
+    """A field's terms without "N/A" placeholders (a bare string counts as a one-term list)."""
+    items = value if isinstance(value, list) else ([value] if isinstance(value, str) else [])
+    return [str(t).strip() for t in items if str(t).strip() and str(t).strip().upper() not in ("N/A", "NA", "NONE")]
+
+
+def component_score(content: dict[str, Any], weights: dict[str, int]) -> int:
+    """S(c) = Σ w(BaseMorphology) + |every other field|, "N/A" excluded (UniPercept Eq. 5)."""
+    s = 0
+    for (group, name) in FIELDS:
+        terms = _terms((content.get(group) or {}).get(name))
+        if name == "BaseMorphology":
+            s += sum(weights.get(t.lower(), 0) for t in terms)
+        else:
+            s += len(terms)
+    return s
+
+
+def ista_score(annotation: dict[str, Any], weights: dict[str, int]) -> int:
+    """Texture-richness score of an image: |C| + Σ S(c), or 1 + S(image) without components; ≤ 100."""
+    comps = annotation.get("Components") or []
+    if comps:
+        total = len(comps) + sum(component_score(c.get("DescriptionContent") or {}, weights) for c in comps)
+    else:
+        total = 1 + component_score(annotation.get("DescriptionContent") or {}, weights)
+    return min(100, total)
+
+
+def validate_annotation(obj: dict[str, Any], lexicons: dict[str, Lexicon]) -> list[dict[str, str]]:
+    """Check keys and types; return out-of-lexicon flags. Raises ValueError when unusable."""
+    if str(obj.get("SceneType", "")).lower() not in ("single-object", "composite", "single", "a", "b"):
+        raise ValueError(f"SceneType must be single-object or composite, got {obj.get('SceneType')!r}")
+    comps = obj.get("Components")
+    if not isinstance(comps, list) or not comps:
+        raise ValueError("Components must be a non-empty list")
+    flags = []
+    for i, comp in enumerate(comps):
+        if not isinstance(comp, dict) or not isinstance(comp.get("DescriptionContent"), dict):
+            raise ValueError(f"component {i} has no DescriptionContent object")
+        content = comp["DescriptionContent"]
+        for (group, name), lex in FIELDS.items():
+            value = (content.get(group) or {}).get(name)
+            if value is not None and not isinstance(value, list | str):
+                raise ValueError(f"component {i}: {group}.{name} must be a list of strings")
+            if lex and lex in lexicons:
+                flags += [{"component": str(comp.get("ComponentName", i)), "field": name, "term": t}
+                          for t in _terms(value) if not lexicons[lex].contains(t)]
+    return flags
+
+
+def description_text(row: dict[str, Any]) -> str:
+    """A compact prose rendering of an annotation, for generation prompts."""
+    ann = row.get("annotation") or {}
+    parts = [f"Scene: {ann.get('SceneType', '?')} ({ann.get('SceneName', '')})."]
+    for comp in ann.get("Components") or []:
+        c = comp.get("DescriptionContent") or {}
+        bits = [f"{name}: {', '.join(_terms((c.get(g) or {}).get(name)))}" for (g, name) in FIELDS
+                if _terms((c.get(g) or {}).get(name))]
+        parts.append(f"{comp.get('ComponentName', 'component')}: " + "; ".join(bits) + ".")
+    return " ".join(parts)
+
+
+def load_descriptions(project: Project) -> dict[str, dict[str, Any]]:
+    return {r["image_id"]: r for r in iter_jsonl(project.table(DESCRIBE))}
+
+
+def _prompt(tax: Taxonomy, max_components: int) -> str:
+    def lx(name: str) -> str:
+        lex = tax.lexicons.get(name)
+        return ", ".join(lex.terms) if lex else "(free form)"
+
+    return render("describe.j2", max_components=max_components, morphology=lx("morphology"),
+                  arrangement=lx("arrangement"), materials=lx("materials"), surface=lx("surface"),
+                  shapes_2d=lx("shapes_2d"), shapes_3d=lx("shapes_3d"), styles=lx("styles"))
+
+
+@dataclass
+class DescribeSummary:
+    images: int = 0
+    already_done: int = 0
+    written: int = 0
+    flagged_terms: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    stats: RunStats | None = None
+
+    def rows(self) -> list[tuple[str, str]]:
+        out = [("images", str(self.images)), ("already described", str(self.already_done)),
+               ("described", str(self.written)), ("out-of-lexicon terms flagged", str(self.flagged_terms))]
+        return out + [(f"rejected: {k}", str(v)) for k, v in sorted(self.rejected.items())]
+
+
+def describe(project: Project, *, role: str = "describe", limit: int | None = None, max_components: int = 4,
+             max_cost: float | None = None, reporter: Reporter | None = None) -> DescribeSummary:
+    """Annotate every image not yet described; rows go to ``data/describe.jsonl``.
+
+    Args:
+        role: model role (falls back to ``generator`` when ``describe`` is not configured).
+        limit: describe at most this many images.
+        max_components: components per image the model may list.
+    """
+    from curator.engine.runner import image_part, run_stage
+    from curator.ingest import load_images
+
+    tax = project.load_taxonomy()
+    ep = project.config.models.describe or project.endpoint("generator") if role == "describe" else project.endpoint(role)
+    weights = tax.lexicons["texture_weights"].weights if "texture_weights" in tax.lexicons else {}
+    done = set(load_descriptions(project))
+    images = [r for r in load_images(project).to_dict("records") if r["image_id"] not in done]
+    summary = DescribeSummary(images=len(images) + len(done), already_done=len(done))
+    if limit is not None:
+        images = images[:limit]
+    prompt = _prompt(tax, max_components)
+    phash = source_hash("describe.j2")
+    out, rej = JsonlAppender(project.table(DESCRIBE)), JsonlAppender(project.table(REJECTS))
+
+    def build(img: dict[str, Any]) -> Request:
+        return Request(messages=[{"role": "user", "content": [
+            {"type": "text", "text": prompt}, image_part({**img, "image_path": img["path"]}, project, "ista")]}])
+
+    async def handle(eng: Engine, img: dict[str, Any], res: Result) -> None:
+        if not res.ok:
+            rej.write({"image_id": img["image_id"], "path": img["path"], "reason": res.error, "detail": res.detail})
+            summary.rejected[res.error] += 1
+            return
+        try:
+            ann = parse_json_object(res.content)
+            flags = validate_annotation(ann, tax.lexicons)
+        except ValueError as exc:
+            eng.invalidate(res.key)
+            rej.write({"image_id": img["image_id"], "path": img["path"], "reason": "invalid_reply",
+                       "detail": str(exc), "raw": res.content})
+            summary.rejected["invalid_reply"] += 1
+            return
+        out.write({"image_id": img["image_id"], "image_path": img["path"], "annotation": ann, "flags": flags,
+                   "ista_score": ista_score(ann, weights), "model": ep.model, "prompt_hash": phash,
+                   "cache_key": res.key})
+        summary.written += 1
+        summary.flagged_terms += len(flags)
+
+    try:
+        summary.stats = run_stage(project, ep, images, build, handle, total=len(images), description="describe",
+                                  max_cost=max_cost, reporter=reporter)
+    finally:
+        out.close()
+        rej.close()
+    return summary

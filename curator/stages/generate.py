@@ -1,0 +1,312 @@
+"""``curator generate``: run the plan's work items through a generator (a model, or ``synthetic``).
+
+Output: ``data/candidates.jsonl`` (validated items with provenance) and
+``data/generate_rejects.jsonl`` (work id, reason, raw reply). Resumable: work items whose item is
+already written, or whose reply was already rejected as invalid, are skipped; requests go through
+the engine cache, so a killed run repeats no finished call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from curator.config import Endpoint, Project
+from curator.engine.client import Engine, Request, Result, RunStats, estimate_tokens
+from curator.engine.parsing import parse_json_object
+from curator.errors import StageError
+from curator.progress import Reporter
+from curator.prompts import render, source_hash
+from curator.records import LETTERS, item_id
+from curator.tables import JsonlAppender, iter_jsonl
+from curator.taxonomy import MAX_OPTIONS, Criterion, Taxonomy
+
+CANDIDATES = "candidates.jsonl"
+REJECTS = "generate_rejects.jsonl"
+PROMPT_ID = "generate/v1"
+INVALID = "invalid_reply"  # rejects with this reason are final; network failures are retried on rerun
+
+
+@dataclass
+class GenerateSummary:
+    planned: int = 0
+    already_done: int = 0
+    written: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    skipped: dict[str, int] = field(default_factory=dict)
+    stats: RunStats | None = None
+    table: str = ""
+
+    def rows(self) -> list[tuple[str, str]]:
+        out = [("work items planned", str(self.planned)), ("already done", str(self.already_done)),
+               ("candidates written", str(self.written))]
+        out += [(f"rejected: {k}", str(v)) for k, v in sorted(self.rejected.items())]
+        out += [(f"cannot answer: {k}", str(v)) for k, v in sorted(self.skipped.items())]
+        return out
+
+
+# ---------------------------------------------------------------------------------------- prompts
+def reply_schema(template: str, scale_labels: list[str] | None) -> dict[str, Any]:
+    """JSON schema of the generator's reply for one question template."""
+    props: dict[str, Any] = {"question": {"type": "string"}}
+    if template == "yes_no":
+        props["answer"] = {"type": "string", "enum": ["Yes", "No"]}
+    elif template == "level":
+        props["answer"] = {"type": "string", "enum": list(scale_labels or [])}
+    else:
+        props["options"] = {"type": "array", "items": {"type": "string"}, "minItems": 2, "maxItems": MAX_OPTIONS}
+        props["answer"] = {"type": "string", "enum": list(LETTERS[:MAX_OPTIONS])}
+    props["rationale"] = {"type": "string"}
+    return {"type": "object", "properties": props, "required": list(props), "additionalProperties": False}
+
+
+def grounding_text(meta: dict[str, Any], description: dict[str, Any] | None) -> str:
+    """The image's professional context: expert text from the label file and/or the ISTA description."""
+    parts = [str(meta[k]) for k in ("grounding", "expert_text", "assessment", "caption", "notes") if meta.get(k)]
+    if description:
+        from curator.stages.describe import description_text
+
+        parts.append(description_text(description))
+    return "\n".join(parts)
+
+
+def build_prompt(tax: Taxonomy, c: Criterion, template: str, grounding: str) -> str:
+    scale = tax.scale_for(c)
+    lex = tax.lexicons.get(c.lexicon) if c.lexicon else None
+    keys = "question, answer, rationale" if template in ("yes_no", "level") else "question, options, answer, rationale"
+    return render("generate.j2", tag=tax.tagged(c), criterion=c,
+                  category_definition=tax.category(f"{c.domain}/{c.category}").definition,
+                  lexicon_terms=", ".join(lex.terms[:60]) if lex else "", grounding=grounding, template=template,
+                  template_rules=render(f"templates/{template}.j2", scale=scale), keys=keys)
+
+
+def prompt_hash(template: str) -> str:
+    return source_hash("generate.j2", f"templates/{template}.j2")
+
+
+# ------------------------------------------------------------------------------------- validation
+_LETTER_PREFIX = re.compile(r"^\s*\(?[A-Ha-h][.):]\s+")
+_STEM = {"what": "what", "which": "which", "how": "how", "why": "why"}
+
+
+def validate_reply(obj: dict[str, Any], template: str, scale_labels: list[str] | None) -> tuple[str, list[str], str, str]:
+    """(question, options, answer letter, rationale) or ValueError naming what is wrong."""
+    q = str(obj.get("question") or "").strip()
+    if not q:
+        raise ValueError("empty question")
+    rationale = str(obj.get("rationale") or "").strip()
+    ans = str(obj.get("answer") or "").strip()
+    if template == "yes_no":
+        opts = ["Yes", "No"]
+        low = ans.lower().rstrip(".")
+        if low not in ("yes", "no", "a", "b"):
+            raise ValueError(f"yes_no answer must be Yes or No, got {ans!r}")
+        letter = "A" if low in ("yes", "a") else "B"
+    elif template == "level":
+        opts = list(scale_labels or [])
+        match = [i for i, lv in enumerate(opts) if lv.lower() == ans.lower().rstrip(".")]
+        if not match and len(ans) == 1 and ans.upper() in LETTERS[:len(opts)]:
+            match = [LETTERS.index(ans.upper())]
+        if not match:
+            raise ValueError(f"level answer {ans!r} is not one of {opts}")
+        letter = LETTERS[match[0]]
+    else:
+        raw = obj.get("options")
+        if not isinstance(raw, list):
+            raise ValueError("options must be a list")
+        opts = [_LETTER_PREFIX.sub("", str(o)).strip() for o in raw]
+        if not 2 <= len(opts) <= MAX_OPTIONS:
+            raise ValueError(f"{len(opts)} options; the template needs 2..{MAX_OPTIONS}")
+        if any(not o for o in opts):
+            raise ValueError("an option is empty")
+        if len({o.lower() for o in opts}) != len(opts):
+            raise ValueError("duplicate options")
+        letter = ans.upper().strip("().")[:1] if ans else ""
+        if letter not in LETTERS[:len(opts)]:
+            hit = [i for i, o in enumerate(opts) if o.lower() == ans.lower()]
+            if not hit:
+                raise ValueError(f"answer {ans!r} is not among the {len(opts)} options")
+            letter = LETTERS[hit[0]]
+        stem = _STEM[template]
+        if stem not in q.lower():
+            raise ValueError(f"a '{template}' question must contain '{stem}': {q[:80]!r}")
+    return q, opts, letter, rationale
+
+
+# ------------------------------------------------------------------------------------------- stage
+def _done_ids(project: Project) -> tuple[set[str], set[str]]:
+    done = {r["work_id"] for r in iter_jsonl(project.table(CANDIDATES)) if "work_id" in r}
+    final_rejects = {r["work_id"] for r in iter_jsonl(project.table(REJECTS)) if r.get("final")}
+    return done, final_rejects
+
+
+def _context(project: Project) -> tuple[Taxonomy, dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    from curator.ingest import load_images
+    from curator.stages.describe import load_descriptions
+
+    tax = project.load_taxonomy()
+    images = load_images(project)
+    rows = {r["image_id"]: r for r in images.to_dict("records")}
+    return tax, rows, load_descriptions(project)
+
+
+def generate(project: Project, *, backend: str = "model", role: str = "generator", limit: int | None = None,
+             max_cost: float | None = None, batch_out: str | None = None, retry_rejects: bool = False,
+             reporter: Reporter | None = None) -> GenerateSummary:
+    """Generate candidate QA items for the plan.
+
+    Args:
+        backend: ``model`` (the endpoint of ``role``) or ``synthetic`` (exact IQA items from synth labels).
+        role: model role whose endpoint generates.
+        limit: stop after this many work items (for a trial run).
+        max_cost: money cap for this run (default: ``max_cost`` of the project).
+        batch_out: instead of calling, write the pending requests as an OpenAI Batch input file.
+        retry_rejects: retry work items whose reply was rejected as invalid on an earlier run.
+    """
+    from curator.stages.plan import load_plan
+
+    plan_rows = load_plan(project)
+    done, final_rejects = _done_ids(project)
+    if retry_rejects:
+        final_rejects = set()
+    pending = [w for w in plan_rows if w["work_id"] not in done and w["work_id"] not in final_rejects]
+    if limit is not None:
+        pending = pending[:limit]
+    summary = GenerateSummary(planned=len(plan_rows), already_done=len(plan_rows) - len(pending),
+                              table=str(project.table(CANDIDATES)))
+    tax, images, descriptions = _context(project)
+
+    if backend == "synthetic":
+        import pandas as pd
+
+        from curator.stages.synthetic import synthetic_items
+
+        items, skipped = synthetic_items(pending, pd.DataFrame(list(images.values())), tax, seed=project.config.seed)
+        with JsonlAppender(project.table(CANDIDATES)) as out:
+            for it in items:
+                out.write(it)
+        summary.written, summary.skipped = len(items), skipped
+        return summary
+    if backend != "model":
+        raise StageError(f"unknown backend {backend!r}: use model or synthetic")
+
+    ep = project.endpoint(role)
+    if batch_out:
+        from curator.engine.batch import write_batch_file
+
+        reqs = (_request(project, tax, images, descriptions, w, ep) for w in pending)
+        n = write_batch_file(project, ep, reqs, batch_out)
+        summary.skipped = {f"written to batch file {batch_out}": n}
+        return summary
+
+    out = JsonlAppender(project.table(CANDIDATES))
+    rej = JsonlAppender(project.table(REJECTS))
+    phash = {t: prompt_hash(t) for t in ("yes_no", "what", "which", "how", "why", "level")}
+    taxv = f"{tax.name}@{tax.version}"
+    reqs: dict[str, Request] = {}
+
+    def build(w: dict[str, Any]) -> Request:
+        req = _request(project, tax, images, descriptions, w, ep)
+        reqs[w["work_id"]] = req
+        return req
+
+    async def handle(eng: Engine, w: dict[str, Any], res: Result) -> None:
+        req = reqs.pop(w["work_id"])
+        c = tax.get(w["criterion"])
+        scale = tax.scale_for(c)
+        labels = scale.labels if scale else None
+        tokens_in, tokens_out, cost, key = res.tokens_in, res.tokens_out, res.cost, res.key
+        if not res.ok:
+            final = res.error in ("refusal", "truncated", "empty_reply", "context_too_long")
+            rej.write({"work_id": w["work_id"], "criterion": w["criterion"], "template": w["template"],
+                       "reason": res.error, "detail": res.detail, "raw": res.content, "final": final})
+            summary.rejected[res.error] += 1
+            return
+        raw = res.content
+        try:
+            parsed = validate_reply(parse_json_object(raw), w["template"], labels)
+        except ValueError as first:
+            eng.invalidate(res.key)  # failures are never cached as successes
+            repair = Request(messages=[*req.messages, {"role": "assistant", "content": raw},
+                                       {"role": "user", "content": f"That reply was invalid: {first}. Reply again "
+                                        "with only the corrected JSON object."}], schema=req.schema)
+            res2 = await eng.call(repair)
+            tokens_in, tokens_out, cost = tokens_in + res2.tokens_in, tokens_out + res2.tokens_out, cost + res2.cost
+            try:
+                if not res2.ok:
+                    raise ValueError(f"repair failed: {res2.error}")
+                parsed = validate_reply(parse_json_object(res2.content), w["template"], labels)
+                key = res2.key
+            except ValueError as second:
+                if res2.ok:
+                    eng.invalidate(res2.key)
+                rej.write({"work_id": w["work_id"], "criterion": w["criterion"], "template": w["template"],
+                           "reason": INVALID, "detail": f"{first}; after repair: {second}", "raw": raw,
+                           "raw_repair": res2.content, "final": True})
+                summary.rejected[INVALID] += 1
+                return
+        q, opts, letter, rationale = parsed
+        out.write({
+            "item_id": item_id(w["image_id"], c.path, w["template"], ep.model, f"{PROMPT_ID}:{phash[w['template']]}",
+                               w.get("slot", 0)),
+            "work_id": w["work_id"], "image_id": w["image_id"], "image_path": w["image_path"], "domain": c.domain,
+            "category": c.category, "criterion": c.path, "template": w["template"], "question": q, "options": opts,
+            "answer": letter, "rationale": rationale, "generator": ep.model,
+            "provenance": {"model": ep.model, "endpoint_host": eng.endpoint_host, "prompt_id": PROMPT_ID,
+                           "prompt_hash": phash[w["template"]], "taxonomy": taxv,
+                           "params": {"temperature": ep.temperature, "max_tokens": ep.max_tokens,
+                                      "structured": eng.structured},
+                           "seed": ep.seed, "tokens_in": tokens_in, "tokens_out": tokens_out, "cost": cost,
+                           "cache_key": key}})
+        summary.written += 1
+
+    from curator.engine.runner import run_stage
+
+    try:
+        summary.stats = run_stage(project, ep, pending, build, handle, total=len(pending), description="generate",
+                                  max_cost=max_cost, reporter=reporter)
+    except Exception as exc:
+        summary.stats = getattr(exc, "stats", None)
+        exc.summary = summary  # type: ignore[attr-defined]
+        raise
+    finally:
+        out.close()
+        rej.close()
+    return summary
+
+
+def _request(project: Project, tax: Taxonomy, images: dict[str, dict[str, Any]],
+             descriptions: dict[str, dict[str, Any]], w: dict[str, Any], ep: Endpoint) -> Request:
+    from curator.engine.runner import image_part
+
+    c = tax.get(w["criterion"])
+    img = images.get(w["image_id"])
+    if img is None:
+        raise StageError(f"plan item {w['work_id']} names image {w['image_id']} that is not in the images table")
+    meta = json.loads(img.get("meta") or "{}")
+    prompt = build_prompt(tax, c, w["template"], grounding_text(meta, descriptions.get(w["image_id"])))
+    scale = tax.scale_for(c)
+    content = [{"type": "text", "text": prompt},
+               image_part({**img, "image_path": img["path"]}, project, c.domain)]
+    return Request(messages=[{"role": "user", "content": content}],
+                   schema=reply_schema(w["template"], scale.labels if scale else None), schema_name="qa_item")
+
+
+def estimate_cost(project: Project, rows: list[dict[str, Any]], role: str = "generator") -> dict[str, Any]:
+    """Plan-time estimate: tokens from the rendered prompts and image tiles; output at ``max_tokens`` (upper bound)."""
+    from curator.config import Price
+
+    ep = project.endpoint(role)
+    tax, images, descriptions = _context(project)
+    price = project.config.prices.get(ep.model, Price())
+    sample = rows[:: max(1, len(rows) // 200)]
+    tin = sum(estimate_tokens(_request(project, tax, images, descriptions, w, ep).messages, 0) for w in sample)
+    tin = int(tin * len(rows) / max(1, len(sample)))
+    tout_max = ep.max_tokens * len(rows)
+    tout_typ = 200 * len(rows)
+    return {"model": ep.model, "requests": len(rows), "input_tokens": tin, "output_tokens_max": tout_max,
+            "cost_typical": tin / 1e6 * price.input + tout_typ / 1e6 * price.output,
+            "cost_max": tin / 1e6 * price.input + tout_max / 1e6 * price.output}

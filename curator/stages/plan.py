@@ -1,0 +1,139 @@
+"""``curator plan``: decide the work items (image × criterion × template) before spending money.
+
+Quotas are per (criterion, template) cell; images are dealt to cells least-used first with a
+seeded tie-break, so items spread over images and no image exceeds ``per_image_cap``. The plan is
+a table (``data/plan.jsonl``); ``generate`` runs it and, being content-addressed, never repeats a
+finished item when the plan is rebuilt or extended.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import heapq
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from curator.config import Project
+from curator.errors import StageError
+from curator.records import canonical_json, sha256_hex
+from curator.tables import write_jsonl
+
+PLAN_TABLE = "plan.jsonl"
+
+
+@dataclass
+class PlanSummary:
+    work_items: int = 0
+    images: int = 0
+    cells: int = 0
+    by_criterion: Counter[str] = field(default_factory=Counter)
+    by_template: Counter[str] = field(default_factory=Counter)
+    shortfall: dict[str, int] = field(default_factory=dict)
+    estimate: dict[str, Any] = field(default_factory=dict)
+    table: str = ""
+
+
+def _load_quota_file(path: Path) -> dict[str, int]:
+    """Per-criterion targets from YAML/JSON ``{criterion_path: n}`` or CSV ``criterion,n``."""
+    import yaml
+
+    if path.suffix == ".csv":
+        import pandas as pd
+
+        df = pd.read_csv(path)
+        return {str(r[0]): int(r[1]) for r in df.itertuples(index=False)}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(k): int(v) for k, v in data.items()}
+
+
+def plan(project: Project, *, domain: list[str] | None = None, criteria: list[str] | None = None,
+         templates: list[str] | None = None, per_cell: int = 10, quota: str | None = None,
+         per_image_cap: int = 8, seed: int | None = None, estimate_role: str | None = "generator") -> PlanSummary:
+    """Write ``data/plan.jsonl`` and return counts (and a cost estimate when a generator is configured).
+
+    Args:
+        domain: keep criteria of these domains (``iaa``, ``iqa``, ``ista``).
+        criteria: keep criteria whose path id matches one of these globs (``iqa/*``).
+        templates: keep only these question templates.
+        per_cell: items per (criterion, template) cell.
+        quota: ``published`` (the published per-criterion counts, split over the criterion's
+            templates) or a YAML/JSON/CSV file of per-criterion targets; overrides ``per_cell``.
+        per_image_cap: at most this many work items per image.
+        seed: tie-break seed (default: the project's).
+        estimate_role: model role for the cost estimate; None for none.
+    """
+    from curator.ingest import load_images
+
+    tax = project.load_taxonomy()
+    images = load_images(project)
+    if images.empty:
+        raise StageError("the images table is empty; run `curator ingest` first")
+    seed = project.config.seed if seed is None else seed
+    crits = [c for c in tax.criteria() if (not domain or c.domain in domain)
+             and (not criteria or any(fnmatch.fnmatch(c.path, g) for g in criteria))]
+    if not crits:
+        raise StageError(f"no criterion matches domain={domain} criteria={criteria}")
+    targets: dict[tuple[str, str], int] = {}
+    per_crit: dict[str, int] | None = None
+    if quota == "published":
+        per_crit = {c.path: c.published_items or 0 for c in crits}
+    elif quota:
+        per_crit = _load_quota_file(Path(quota))
+    for c in crits:
+        tpls = [t for t in c.templates if not templates or t in templates]
+        for i, t in enumerate(tpls):
+            if per_crit is not None:
+                n = per_crit.get(c.path, 0)
+                targets[(c.path, t)] = n // len(tpls) + (1 if i < n % len(tpls) else 0)
+            else:
+                targets[(c.path, t)] = per_cell
+    rng = np.random.default_rng(seed)
+    image_ids = list(images["image_id"])
+    paths = dict(zip(images["image_id"], images["path"], strict=True))
+    load: Counter[str] = Counter()
+    rows: list[dict[str, Any]] = []
+    summary = PlanSummary(images=len(images), cells=len(targets))
+    by_path = {c.path: c for c in crits}
+    cells = list(targets)
+    rng.shuffle(cells)  # type: ignore[arg-type]
+    for cpath, tpl in cells:
+        want = targets[(cpath, tpl)]
+        if want <= 0:
+            continue
+        ties = rng.random(len(image_ids))
+        heap = [(load[i], ties[k], i) for k, i in enumerate(image_ids) if load[i] < per_image_cap]
+        chosen = heapq.nsmallest(want, heap)
+        if len(chosen) < want:
+            summary.shortfall[f"{cpath}:{tpl}"] = want - len(chosen)
+        c = by_path[cpath]
+        for _, _, img in chosen:
+            load[img] += 1
+            rows.append({"work_id": "w" + sha256_hex(canonical_json([img, cpath, tpl, 0]))[:23], "image_id": img,
+                         "image_path": paths[img], "domain": c.domain, "category": c.category, "criterion": cpath,
+                         "template": tpl, "slot": 0})
+    rows.sort(key=lambda r: (r["criterion"], r["template"], r["image_path"]))
+    table = project.table(PLAN_TABLE)
+    write_jsonl(table, rows)
+    summary.work_items = len(rows)
+    summary.by_criterion = Counter(r["criterion"] for r in rows)
+    summary.by_template = Counter(r["template"] for r in rows)
+    summary.table = str(table)
+    if estimate_role and getattr(project.config.models, estimate_role, None) is not None and rows:
+        from curator.stages.generate import estimate_cost
+
+        summary.estimate = estimate_cost(project, rows, role=estimate_role)
+    return summary
+
+
+def load_plan(project: Project) -> list[dict[str, Any]]:
+    from curator.tables import read_jsonl
+
+    table = project.table(PLAN_TABLE)
+    if not table.exists():
+        raise StageError(f"{table} does not exist; run `curator plan` first")
+    return read_jsonl(table)
+

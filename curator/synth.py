@@ -1,0 +1,332 @@
+"""``curator synth``: reference images + known distortions → images with exact answers.
+
+The way KADID-10k and DepictQA obtained exact labels: degrade a clean reference with a distortion
+of known type and level, optionally confined to one region. Every output is ingested with its
+reference id, distortion, family, level, severity, region and a synthetic quality score, so the
+``synthetic`` generator backend can write IQA questions whose answers are right by construction.
+
+Calibration: each distortion has four levels. Levels 1–2 are "Slight" (visible on inspection),
+levels 3–4 "Obvious"; the gap between level 2 and 3 is deliberately wide so the two severities
+differ visibly. Strengths scale with image size (``k = max(1, longest side / 512)``). The
+parameters are in :data:`DISTORTIONS` and documented in ``docs/synth.md``; a test checks that a
+measured statistic moves monotonically with the level for every distortion.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageEnhance, ImageFilter, features
+
+from curator.config import Project
+from curator.errors import CuratorError
+from curator.images import IMAGE_SUFFIXES, analysis_image
+from curator.progress import Reporter, reporter_or_null
+
+REGIONS = ("whole", "left", "right", "top", "bottom", "centre")
+REGION_TEXT = {"whole": "the whole image", "left": "the left half", "right": "the right half",
+               "top": "the top half", "bottom": "the bottom half", "centre": "the centre"}
+LEVELS = (1, 2, 3, 4)
+
+
+def severity_of(level: int) -> str:
+    """Severity label of the IQA scale for a synthetic level (0 = the undistorted reference)."""
+    return "None" if level == 0 else ("Slight" if level <= 2 else "Obvious")
+
+
+@dataclass(frozen=True, slots=True)
+class Distortion:
+    """One synthetic distortion: its family (an IQA distortion-type group) and per-level parameters."""
+
+    id: str
+    family: str
+    name: str
+    params: tuple[float, ...]
+    apply: Callable[[Image.Image, float, np.random.Generator], Image.Image]
+    statistic: str  # what moves monotonically with the level (for the calibration test)
+
+
+def _k(img: Image.Image) -> float:
+    return max(1.0, max(img.size) / 512.0)
+
+
+def _gauss_blur(img: Image.Image, sigma: float, rng: np.random.Generator) -> Image.Image:
+    return img.filter(ImageFilter.GaussianBlur(sigma * _k(img)))
+
+
+def _motion_blur(img: Image.Image, length: float, rng: np.random.Generator) -> Image.Image:
+    from scipy.ndimage import uniform_filter1d
+
+    n = max(2, round(length * _k(img)))
+    arr = np.asarray(img, dtype=np.float32)
+    return Image.fromarray(np.clip(uniform_filter1d(arr, n, axis=1, mode="nearest"), 0, 255).astype(np.uint8))
+
+
+def _gauss_noise(img: Image.Image, sigma: float, rng: np.random.Generator) -> Image.Image:
+    arr = np.asarray(img, dtype=np.float32)
+    return Image.fromarray(np.clip(arr + rng.normal(0, sigma, arr.shape), 0, 255).astype(np.uint8))
+
+
+def _impulse(img: Image.Image, p: float, rng: np.random.Generator) -> Image.Image:
+    arr = np.array(img)
+    mask = rng.random(arr.shape[:2])
+    arr[mask < p / 2] = 0
+    arr[(mask >= p / 2) & (mask < p)] = 255
+    return Image.fromarray(arr)
+
+
+def _codec(fmt: str) -> Callable[[Image.Image, float, np.random.Generator], Image.Image]:
+    def run(img: Image.Image, q: float, rng: np.random.Generator) -> Image.Image:
+        buf = io.BytesIO()
+        if fmt == "JPEG2000":
+            img.save(buf, "JPEG2000", quality_mode="rates", quality_layers=[q])
+        else:
+            img.save(buf, fmt, quality=int(q))
+        buf.seek(0)
+        return Image.open(buf).convert("RGB")
+
+    return run
+
+
+def _enhance(kind: str) -> Callable[[Image.Image, float, np.random.Generator], Image.Image]:
+    cls = {"brightness": ImageEnhance.Brightness, "contrast": ImageEnhance.Contrast, "color": ImageEnhance.Color}[kind]
+    return lambda img, f, rng: cls(img).enhance(f)
+
+
+def _pixelate(img: Image.Image, block: float, rng: np.random.Generator) -> Image.Image:
+    b = max(2, round(block * _k(img)))
+    w, h = img.size
+    small = img.resize((max(1, w // b), max(1, h // b)), Image.Resampling.BOX)
+    return small.resize((w, h), Image.Resampling.NEAREST)
+
+
+def _quantize(img: Image.Image, colours: float, rng: np.random.Generator) -> Image.Image:
+    return img.quantize(int(colours), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).convert("RGB")
+
+
+_ALL = [
+    Distortion("gaussian_blur", "blur", "Gaussian blur", (1.0, 1.6, 4.0, 7.0), _gauss_blur, "sharpness"),
+    Distortion("motion_blur", "blur", "Motion blur", (4, 7, 18, 32), _motion_blur, "sharpness"),
+    Distortion("gaussian_noise", "noise", "Gaussian noise", (7, 12, 32, 55), _gauss_noise, "psnr"),
+    Distortion("impulse_noise", "noise", "Impulse noise", (0.006, 0.015, 0.07, 0.15), _impulse, "psnr"),
+    Distortion("jpeg", "compression", "JPEG compression", (30, 18, 7, 3), _codec("JPEG"), "psnr"),
+    Distortion("webp", "compression", "WebP compression", (25, 12, 3, 0), _codec("WEBP"), "psnr"),
+    Distortion("brightness_up", "brightness", "Brightness increase", (1.25, 1.4, 1.85, 2.4), _enhance("brightness"),
+               "mean_up"),
+    Distortion("brightness_down", "brightness", "Brightness decrease", (0.8, 0.68, 0.4, 0.22),
+               _enhance("brightness"), "mean_down"),
+    Distortion("contrast_down", "contrast", "Contrast decrease", (0.78, 0.64, 0.35, 0.18), _enhance("contrast"),
+               "std_down"),
+    Distortion("saturation_up", "saturation", "Saturation increase", (1.5, 1.9, 3.2, 5.0), _enhance("color"),
+               "colourfulness_up"),
+    Distortion("saturation_down", "saturation", "Saturation decrease", (0.7, 0.5, 0.18, 0.0), _enhance("color"),
+               "colourfulness_down"),
+    Distortion("pixelation", "pixelation", "Pixelation", (2, 3, 8, 14), _pixelate, "psnr"),
+    Distortion("quantization", "quantization", "Colour quantization", (48, 24, 8, 4), _quantize, "psnr"),
+]
+if features.check("jpg_2000"):
+    _ALL.insert(6, Distortion("jpeg2000", "compression", "JPEG 2000 compression", (60, 120, 400, 900),
+                              _codec("JPEG2000"), "psnr"))
+DISTORTIONS: dict[str, Distortion] = {d.id: d for d in _ALL}
+
+
+def region_mask(size: tuple[int, int], region: str) -> Image.Image:
+    """A binary mask (255 = distorted) for a named region."""
+    w, h = size
+    box = {"whole": (0, 0, w, h), "left": (0, 0, w // 2, h), "right": (w // 2, 0, w, h), "top": (0, 0, w, h // 2),
+           "bottom": (0, h // 2, w, h), "centre": (w // 4, h // 4, w - w // 4, h - h // 4)}[region]
+    m = Image.new("L", size, 0)
+    m.paste(255, box)
+    return m
+
+
+def distort(ref: Image.Image, distortion: str, level: int, region: str = "whole", seed: int = 0) -> Image.Image:
+    """Apply ``distortion`` at ``level`` (1–4) to ``region`` of an RGB reference, deterministically."""
+    d = DISTORTIONS[distortion]
+    rng = np.random.default_rng([seed, level, REGIONS.index(region), sorted(DISTORTIONS).index(distortion)])
+    out = d.apply(ref, d.params[level - 1], rng).convert("RGB")
+    if region == "whole":
+        return out
+    return Image.composite(out, ref, region_mask(ref.size, region))
+
+
+# ---------------------------------------------------------------------------------------------- stats
+def _lum(img: Image.Image) -> np.ndarray:
+    return np.asarray(img.convert("L"), dtype=np.float64)
+
+
+def sharpness(img: Image.Image) -> float:
+    """Variance of the Laplacian of the luminance (higher = sharper)."""
+    from scipy.ndimage import laplace
+
+    return float(laplace(_lum(img)).var())
+
+
+def psnr(ref: Image.Image, img: Image.Image) -> float:
+    mse = float(np.mean((np.asarray(ref, dtype=np.float64) - np.asarray(img, dtype=np.float64)) ** 2))
+    return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def colourfulness(img: Image.Image) -> float:
+    """Hasler & Süsstrunk (2003) colourfulness."""
+    a = np.asarray(img.convert("RGB"), dtype=np.float64)
+    rg = a[..., 0] - a[..., 1]
+    yb = 0.5 * (a[..., 0] + a[..., 1]) - a[..., 2]
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+def statistic(kind: str, ref: Image.Image, img: Image.Image) -> float:
+    """The calibration statistic, signed so that it *decreases* as the level rises."""
+    if kind == "sharpness":
+        return sharpness(img)
+    if kind == "psnr":
+        return psnr(ref, img)
+    if kind in ("mean_up", "mean_down"):
+        m = float(_lum(img).mean())
+        return -m if kind == "mean_up" else m
+    if kind == "std_down":
+        return float(_lum(img).std())
+    c = colourfulness(img)
+    return -c if kind == "colourfulness_up" else c
+
+
+# ---------------------------------------------------------------------------------------------- run
+SKIMAGE_SAMPLES = ("astronaut", "chelsea", "coffee", "rocket", "immunohistochemistry", "hubble_deep_field",
+                   "camera", "brick", "grass", "gravel", "coins", "moon")
+
+
+def sample_references(limit: int | None = None) -> list[tuple[str, Image.Image]]:
+    """The sample photographs scikit-image ships (no download), as RGB images."""
+    try:
+        import skimage.data
+    except ImportError as exc:
+        raise CuratorError("the scikit-image samples need the synth extra: pip install 'curator-bench[synth]'") from exc
+    out = []
+    for name in SKIMAGE_SAMPLES[:limit]:
+        arr = getattr(skimage.data, name)()
+        out.append((name, analysis_image(Image.fromarray(arr)).convert("RGB")))
+    return out
+
+
+def _is_grey(path: Path) -> bool:
+    a = np.asarray(Image.open(path).convert("RGB"), dtype=np.int16)
+    return bool(np.abs(a[..., 0] - a[..., 1]).max() <= 2 and np.abs(a[..., 1] - a[..., 2]).max() <= 2)
+
+
+def _job(args: tuple[str, str, str, int, str, int, str]) -> dict[str, Any]:
+    ref_path, ref_id, distortion, level, region, seed, out_path = args
+    if distortion != "reference":  # the reference file already exists; never rewrite what others read
+        ref = Image.open(ref_path).convert("RGB")
+        distort(ref, distortion, level, region, seed).save(out_path, "PNG", compress_level=1)
+    d = DISTORTIONS.get(distortion)
+    n_levels = len(LEVELS)
+    return {"path": out_path, "ref_id": ref_id, "distortion": distortion, "distortion_name": d.name if d else "none",
+            "family": d.family if d else "none", "level": level, "severity": severity_of(level),
+            "region": region if d else "none", "synthetic": True,
+            "synthetic_quality": round(100.0 * (1 - level / (n_levels + 1)), 3)}
+
+
+@dataclass
+class SynthSummary:
+    references: int = 0
+    images: int = 0
+    by_distortion: Counter[str] | None = None
+    ingested: int = 0
+    labels: str = ""
+
+    def rows(self) -> list[tuple[str, str]]:
+        rows = [("references", str(self.references)), ("images written", str(self.images)),
+                ("ingested (new)", str(self.ingested)), ("labels", self.labels)]
+        rows += [(f"  {k}", str(v)) for k, v in sorted((self.by_distortion or {}).items())]
+        return rows
+
+
+def synth(project: Project, references: str | Path | None = None, *, distortions: list[str] | None = None,
+          levels: list[int] | None = None, regions: list[str] | None = None, whole_fraction: float = 0.4,
+          max_references: int | None = None, seed: int = 0, workers: int | None = None,
+          reporter: Reporter | None = None) -> SynthSummary:
+    """Write degraded copies of reference images and ingest them with exact labels.
+
+    Args:
+        project: the benchmark project; images go to ``<images_root>/synth/``.
+        references: a folder of reference images; default: scikit-image's sample photographs.
+        distortions: distortion ids (default: all of :data:`DISTORTIONS`).
+        levels: levels 1–4 to produce (default: all).
+        regions: regions a distortion may be confined to (default: all six); one is drawn per image.
+        whole_fraction: probability that an image is distorted everywhere rather than in one region.
+        max_references: use at most this many references.
+        seed: fixes regions and noise, so the same seed gives the same bytes.
+        workers: processes (default: all cores).
+    """
+    from curator.ingest import ingest
+
+    rep = reporter_or_null(reporter)
+    dist_ids = distortions or list(DISTORTIONS)
+    unknown = [d for d in dist_ids if d not in DISTORTIONS]
+    if unknown:
+        raise CuratorError(f"unknown distortion(s) {unknown}; known: {', '.join(DISTORTIONS)}")
+    lvls = levels or list(LEVELS)
+    if any(lv not in LEVELS for lv in lvls):
+        raise CuratorError(f"levels must be among {LEVELS}, got {lvls}")
+    regs = regions or list(REGIONS)
+    out_dir = project.images_root / "synth"
+    (out_dir / "refs").mkdir(parents=True, exist_ok=True)
+
+    refs: list[tuple[str, Path]] = []
+    if references is None:
+        for name, img in sample_references(max_references):
+            p = out_dir / "refs" / f"{name}.png"
+            if not p.exists():
+                img.save(p, "PNG")
+            refs.append((name, p))
+    else:
+        folder = Path(references)
+        if not folder.is_dir():
+            raise CuratorError(f"{folder}: not a folder of reference images")
+        files = sorted(f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)[:max_references]
+        for f in files:
+            p = out_dir / "refs" / f"{f.stem}.png"
+            if not p.exists():
+                analysis_image(Image.open(f)).convert("RGB").save(p, "PNG")
+            refs.append((f.stem, p))
+    if not refs:
+        raise CuratorError("no reference images found")
+
+    rng = np.random.default_rng(seed)
+    jobs = []
+    for ref_id, p in refs:
+        jobs.append((str(p), ref_id, "reference", 0, "none", seed, str(p)))
+        grey = _is_grey(p)
+        for d in dist_ids:
+            if grey and DISTORTIONS[d].family == "saturation":
+                continue  # a no-op on a grey image: its label would be a lie
+            for lv in lvls:
+                region = "whole" if (rng.random() < whole_fraction or len(regs) == 1) else str(
+                    rng.choice([r for r in regs if r != "whole"] or ["whole"]))
+                if region not in regs:
+                    region = regs[0]
+                out = out_dir / f"{ref_id}__{d}__L{lv}__{region}.png"
+                jobs.append((str(p), ref_id, d, lv, region, seed, str(out)))
+    rep.start("synth", len(jobs))
+    rows = []
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
+        for row in pool.map(_job, jobs, chunksize=4):
+            row["path"] = Path(row["path"]).relative_to(project.images_root).as_posix()
+            rows.append(row)
+            rep.advance(1)
+    rep.finish()
+    labels = project.table("synth_labels.jsonl")
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    ing = ingest(project, project.images_root, labels=labels, score_cols=["synthetic_quality"], scale="0:100",
+                 source_name="synthetic", license="derived from the reference images' licence", workers=workers)
+    return SynthSummary(references=len(refs), images=len(rows), ingested=ing.ingested, labels=str(labels),
+                        by_distortion=Counter(r["distortion"] for r in rows))

@@ -1,0 +1,1 @@
+"""Test doubles that speak real protocols (used by curator's tests and benchmarks)."""
