@@ -119,7 +119,7 @@ _ALL = [
     Distortion("gaussian_noise", "noise", "Gaussian noise", (7, 12, 32, 55), _gauss_noise, "psnr"),
     Distortion("impulse_noise", "noise", "Impulse noise", (0.006, 0.015, 0.07, 0.15), _impulse, "psnr"),
     Distortion("jpeg", "compression", "JPEG compression", (30, 18, 7, 3), _codec("JPEG"), "psnr"),
-    Distortion("webp", "compression", "WebP compression", (25, 12, 3, 0), _codec("WEBP"), "psnr"),
+    Distortion("webp", "compression", "WebP compression", (45, 20, 3, 0), _codec("WEBP"), "psnr"),
     Distortion("brightness_up", "brightness", "Brightness increase", (1.25, 1.4, 1.85, 2.4), _enhance("brightness"),
                "mean_up"),
     Distortion("brightness_down", "brightness", "Brightness decrease", (0.8, 0.68, 0.4, 0.22),
@@ -130,7 +130,7 @@ _ALL = [
                "colourfulness_up"),
     Distortion("saturation_down", "saturation", "Saturation decrease", (0.7, 0.5, 0.18, 0.0), _enhance("color"),
                "colourfulness_down"),
-    Distortion("pixelation", "pixelation", "Pixelation", (2, 3, 8, 14), _pixelate, "psnr"),
+    Distortion("pixelation", "pixelation", "Pixelation", (2, 3, 8, 14), _pixelate, "blockiness"),
     Distortion("quantization", "quantization", "Colour quantization", (48, 24, 8, 4), _quantize, "psnr"),
 ]
 if features.check("jpg_2000"):
@@ -193,6 +193,9 @@ def statistic(kind: str, ref: Image.Image, img: Image.Image) -> float:
     if kind in ("mean_up", "mean_down"):
         m = float(_lum(img).mean())
         return -m if kind == "mean_up" else m
+    if kind == "blockiness":  # share of pixels equal to their right neighbour grows with block size
+        a = np.asarray(img.convert("RGB"), dtype=np.int16)
+        return -float((a[:, 1:] == a[:, :-1]).all(axis=-1).mean())
     if kind == "std_down":
         return float(_lum(img).std())
     c = colourfulness(img)

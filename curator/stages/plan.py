@@ -9,6 +9,7 @@ finished item when the plan is rebuilt or extended.
 from __future__ import annotations
 
 import fnmatch
+import json
 import heapq
 from collections import Counter
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class PlanSummary:
     by_criterion: Counter[str] = field(default_factory=Counter)
     by_template: Counter[str] = field(default_factory=Counter)
     shortfall: dict[str, int] = field(default_factory=dict)
+    unanswerable: dict[str, str] = field(default_factory=dict)
     estimate: dict[str, Any] = field(default_factory=dict)
     table: str = ""
 
@@ -52,7 +54,8 @@ def _load_quota_file(path: Path) -> dict[str, int]:
 
 def plan(project: Project, *, domain: list[str] | None = None, criteria: list[str] | None = None,
          templates: list[str] | None = None, per_cell: int = 10, quota: str | None = None,
-         per_image_cap: int = 8, seed: int | None = None, estimate_role: str | None = "generator") -> PlanSummary:
+         per_image_cap: int = 8, seed: int | None = None, backend: str = "model",
+         estimate_role: str | None = "generator") -> PlanSummary:
     """Write ``data/plan.jsonl`` and return counts (and a cost estimate when a generator is configured).
 
     Args:
@@ -64,6 +67,8 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
             templates) or a YAML/JSON/CSV file of per-criterion targets; overrides ``per_cell``.
         per_image_cap: at most this many work items per image.
         seed: tie-break seed (default: the project's).
+        backend: ``synthetic`` deals each cell only images whose synth labels answer it, and
+            reports cells it cannot answer as a shortfall with the reason.
         estimate_role: model role for the cost estimate; None for none.
     """
     from curator.ingest import load_images
@@ -100,12 +105,19 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
     by_path = {c.path: c for c in crits}
     cells = list(targets)
     rng.shuffle(cells)  # type: ignore[arg-type]
+    eligible = _synthetic_eligibility(images, tax) if backend == "synthetic" else None
     for cpath, tpl in cells:
         want = targets[(cpath, tpl)]
         if want <= 0:
             continue
         ties = rng.random(len(image_ids))
-        heap = [(load[i], ties[k], i) for k, i in enumerate(image_ids) if load[i] < per_image_cap]
+        ok = eligible(cpath, tpl) if eligible else None
+        if ok is not None and isinstance(ok, str):
+            summary.shortfall[f"{cpath}:{tpl}"] = want
+            summary.unanswerable[f"{cpath}:{tpl}"] = ok
+            continue
+        heap = [(load[i], ties[k], i) for k, i in enumerate(image_ids)
+                if load[i] < per_image_cap and (ok is None or i in ok)]
         chosen = heapq.nsmallest(want, heap)
         if len(chosen) < want:
             summary.shortfall[f"{cpath}:{tpl}"] = want - len(chosen)
@@ -127,6 +139,26 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
 
         summary.estimate = estimate_cost(project, rows, role=estimate_role)
     return summary
+
+
+def _synthetic_eligibility(images: Any, tax: Any) -> Any:
+    """For the synthetic backend: cell -> set of image ids it can answer, or a reason it can answer none."""
+    from curator.stages.synthetic import answerable
+
+    metas = {r.image_id: json.loads(r.meta or "{}") for r in images.itertuples()}
+
+    def check(cpath: str, tpl: str) -> set[str] | str:
+        reasons: Counter[str] = Counter()
+        ok = set()
+        for img, lab in metas.items():
+            why = answerable(cpath, tpl, lab, tax)
+            if why is None:
+                ok.add(img)
+            else:
+                reasons[why] += 1
+        return ok if ok else (reasons.most_common(1)[0][0] if reasons else "no images")
+
+    return check
 
 
 def load_plan(project: Project) -> list[dict[str, Any]]:

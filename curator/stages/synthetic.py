@@ -111,6 +111,14 @@ def _question(work: dict[str, Any], lab: dict[str, Any], tax: Taxonomy, rng: np.
     return f"synthetic labels cannot answer {crit}"
 
 
+def answerable(criterion: str, template: str, lab: dict[str, Any], tax: Taxonomy) -> str | None:
+    """None when the synthetic labels answer this (criterion, template) for the image, else why not."""
+    if not lab.get("synthetic"):
+        return "image has no synthetic labels"
+    res = _question({"criterion": criterion, "template": template}, lab, tax, np.random.default_rng(0))
+    return res if isinstance(res, str) else None
+
+
 def synthetic_items(plan: list[dict[str, Any]], images: Any, tax: Taxonomy, *, seed: int = 0
                     ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Build QA items for the plan's work items; returns (items, {reason: count}) of skipped work."""
@@ -125,7 +133,7 @@ def synthetic_items(plan: list[dict[str, Any]], images: Any, tax: Taxonomy, *, s
             continue
         res = _question(w, lab, tax, _rng(w["work_id"], seed))
         if isinstance(res, str):
-            key = f"{w['criterion']} [{w['template']}]: {res}"
+            key = f"{w['criterion']} [{w['template']}]"
             skipped[key] = skipped.get(key, 0) + 1
             continue
         question, options, answer, rationale = res
