@@ -18,6 +18,8 @@ def _isolate(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     """Keep caches and keys out of the developer's environment."""
     monkeypatch.setenv("CURATOR_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("CURATOR_BACKOFF_BASE", "0.01")
+    monkeypatch.setattr("curator.engine.client.BACKOFF_BASE", 0.01)
 
 
 @pytest.fixture
@@ -47,3 +49,73 @@ def jpeg_bytes(img: Image.Image, quality: int = 90) -> bytes:
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=quality)
     return buf.getvalue()
+
+
+# ------------------------------------------------------------------------------ fake OpenAI server
+class FakeOpenAI:
+    """Handle on a running :mod:`curator.testing.fake_openai` process."""
+
+    def __init__(self, proc: object, port: int) -> None:
+        self.proc, self.port = proc, port
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+
+    def _post(self, path: str, payload: object) -> object:
+        import httpx
+
+        return httpx.post(f"http://127.0.0.1:{self.port}{path}", json=payload, timeout=10).json()
+
+    def rules(self, rules: list[dict[str, object]]) -> None:
+        self._post("/admin/rules", rules)
+
+    def reset(self) -> None:
+        self._post("/admin/reset", {})
+
+    def log(self) -> dict[str, object]:
+        import httpx
+
+        return httpx.get(f"http://127.0.0.1:{self.port}/admin/log", timeout=10).json()
+
+
+def start_fake(latency: float = 0.0) -> FakeOpenAI:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "curator.testing.fake_openai", "--port", "0", "--latency",
+                             str(latency)], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    assert line.startswith("PORT "), f"fake server did not start: {line!r}"
+    return FakeOpenAI(proc, int(line.split()[1]))
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> FakeOpenAI:
+    srv = start_fake()
+    yield srv
+    srv.proc.terminate()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def fake(fake_server: FakeOpenAI) -> FakeOpenAI:
+    fake_server.reset()
+    return fake_server
+
+
+def use_fake(project: Project, fake: FakeOpenAI, roles: tuple[str, ...] = ("generator",), **run: object) -> Project:
+    """Point the project's model roles at the fake server and reload it."""
+    import yaml
+
+    path = project.root / "curator.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    families = {"generator": "openai", "judge": "qwen", "describe": "openai", "eval": "llava"}
+    runs = {"concurrency": 8, "timeout": 5, "max_retries": 3, **run}
+    for role in roles:
+        ep = {"model": f"fake-{role}", "base_url": fake.base_url, "api_key_env": "FAKE_KEY",
+              "family": families.get(role, role), "run": runs}
+        if role == "blind":
+            cfg["models"]["blind"] = [{**ep, "model": f"fake-blind-{i}", "text_only": True} for i in range(4)]
+        else:
+            cfg["models"][role] = ep
+    cfg["prices"] = {"fake-generator": {"input": 1.0, "output": 2.0}}
+    cfg["max_cost"] = None
+    path.write_text(yaml.safe_dump(cfg))
+    return Project.load(project.root)

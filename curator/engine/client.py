@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import random
 import time
 from collections import Counter, OrderedDict
@@ -39,7 +40,8 @@ from curator.progress import Reporter, reporter_or_null
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-BACKOFF_BASE = 0.5
+BACKOFF_BASE = float(os.environ.get("CURATOR_BACKOFF_BASE", "0.5"))
+"""First retry waits about this long (×0.5–1.5 jitter), doubling per retry up to BACKOFF_CAP."""
 BACKOFF_CAP = 30.0
 
 
@@ -285,9 +287,11 @@ class Engine:
                     self._account(res)
                     return res
             retryable, reason, detail = self._classify(status, text, reason if status == -1 else "")
-            if status == 400 and req.schema is not None and self.structured and self.ep.json_schema == "auto" and (
+            if status == 400 and "response_format" in body and self.ep.json_schema == "auto" and (
                     "response_format" in text or "json_schema" in text):
-                log.warning("%s rejected JSON-schema output; continuing without it (tolerant parsing)", self._host)
+                if self.structured:
+                    log.warning("%s rejected JSON-schema output; continuing without it (tolerant parsing)",
+                                self._host)
                 self.structured = False
                 body = None
                 continue

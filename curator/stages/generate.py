@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import logging
+
 from curator.config import Endpoint, Project
 from curator.engine.client import Engine, Request, Result, RunStats, estimate_tokens
 from curator.engine.parsing import parse_json_object
@@ -27,6 +29,7 @@ from curator.taxonomy import MAX_OPTIONS, Criterion, Taxonomy
 CANDIDATES = "candidates.jsonl"
 REJECTS = "generate_rejects.jsonl"
 PROMPT_ID = "generate/v1"
+log = logging.getLogger(__name__)
 INVALID = "invalid_reply"  # rejects with this reason are final; network failures are retried on rerun
 
 
@@ -229,6 +232,7 @@ def generate(project: Project, *, backend: str = "model", role: str = "generator
         try:
             parsed = validate_reply(parse_json_object(raw), w["template"], labels)
         except ValueError as first:
+            log.debug("invalid reply for %s: %s", w["work_id"], first)
             eng.invalidate(res.key)  # failures are never cached as successes
             repair = Request(messages=[*req.messages, {"role": "assistant", "content": raw},
                                        {"role": "user", "content": f"That reply was invalid: {first}. Reply again "

@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import json
 import random
+import re
 import sys
 import time
 from typing import Any
@@ -107,7 +108,12 @@ class FakeServer:
         elif "reply" in rule:
             content = json.dumps(rule["reply"])
         elif rf.get("type") == "json_schema":
-            content = json.dumps(instance(rf["json_schema"]["schema"], _h(key)))
+            obj = instance(rf["json_schema"]["schema"], _h(key))
+            m = re.search(r"Question template: (\w+)", raw)
+            if isinstance(obj, dict) and "question" in obj and m:  # a question that fits its template
+                stem = {"yes_no": "Is", "level": "What level"}.get(m.group(1), m.group(1).capitalize())
+                obj["question"] = f"{stem} fake question {_h(key) % 997}?"
+            content = json.dumps(obj)
         else:
             content = self._text_reply(body, key)
         prompt_chars = len(raw)
@@ -126,6 +132,18 @@ class FakeServer:
     def _text_reply(body: dict[str, Any], key: str) -> str:
         """Without a schema: a letter for multiple choice, a number for ratings, else text."""
         last = json.dumps(body.get("messages", [])[-1:])
+        m = re.search(r"JSON object with the keys: ([a-z_, ]+)\.", json.dumps(body.get("messages", [])))
+        if m:  # a model without structured output: fenced JSON with chatter around it
+            tpl = re.search(r"Question template: (\w+)", json.dumps(body.get("messages", [])))
+            stem = {"yes_no": "Is", "level": "What level"}.get(tpl.group(1), tpl.group(1).capitalize()) if tpl else "What"
+            obj: dict[str, Any] = {"question": f"{stem} fake question {_h(key) % 997}?"}
+            keys = [k.strip() for k in m.group(1).split(",")]
+            if "options" in keys:
+                obj["options"], obj["answer"] = ["first", "second", "third"], "ABC"[_h(key) % 3]
+            else:
+                obj["answer"] = "Yes" if "yes_no" in (tpl.group(1) if tpl else "") else "Slight"
+            obj["rationale"] = "because"
+            return "Here is the item:\n```json\n" + json.dumps(obj, indent=1) + "\n```"
         if "multiple-choice" in last or "Only reply with the letter" in last:
             return "ABCD"[_h(key) % 4]
         if "score between 0 and 100" in last:
