@@ -189,6 +189,186 @@ def ingest(source: str = typer.Argument(None, help="Images folder (default: imag
               rej.head(20).itertuples(index=False))
 
 
+def _render_stats(stats: Any, title: str) -> None:
+    from curator._render import kv
+
+    if stats is not None:
+        kv(title, stats.rows())
+
+
+def _run_model_stage(fn: Callable[[], Any], title: str) -> Any:
+    """Run a model-calling stage; on a clean stop (budget, breaker) still print what was done."""
+    from curator._render import kv
+    from curator.errors import EngineError
+
+    try:
+        summary = fn()
+    except EngineError as exc:
+        part = getattr(exc, "summary", None)
+        if part is not None:
+            kv(title, part.rows())
+        _render_stats(getattr(exc, "stats", None), "engine")
+        raise
+    kv(title, summary.rows())
+    _render_stats(getattr(summary, "stats", None), "engine")
+    return summary
+
+
+# --------------------------------------------------------------------------------------------- synth
+@app.command()
+@handled
+def synth(references: Path = typer.Argument(None, help="Folder of reference images (default: scikit-image samples)."),
+          distortion: list[str] = typer.Option(None, "--distortion", help="Distortion id (repeatable; default all)."),
+          level: list[int] = typer.Option(None, "--level", help="Level 1-4 (repeatable; default all)."),
+          region: list[str] = typer.Option(None, "--region", help="whole, left, right, top, bottom, centre."),
+          whole_fraction: float = typer.Option(0.4, help="Share of images distorted everywhere."),
+          max_references: int = typer.Option(None, help="Use at most this many references."),
+          seed: int = typer.Option(0, help="Same seed, same bytes."),
+          workers: int = typer.Option(None, help="Processes (default: all cores)."),
+          project: Path = ProjectOpt) -> None:
+    """Degrade reference images with known distortions and ingest them with exact labels.
+
+    Examples:
+        curator synth --max-references 8
+        curator synth refs/ --distortion jpeg --distortion gaussian_blur --level 1 --level 4
+    """
+    from curator._render import RichReporter, kv
+    from curator.synth import synth as run
+
+    s = run(_project(project), references, distortions=distortion or None, levels=level or None,
+            regions=region or None, whole_fraction=whole_fraction, max_references=max_references, seed=seed,
+            workers=workers, reporter=RichReporter())
+    kv("synth", s.rows())
+
+
+# ---------------------------------------------------------------------------------------------- plan
+@app.command()
+@handled
+def plan(domain: list[str] = typer.Option(None, "--domain", help="iaa, iqa, ista (repeatable)."),
+         criteria: list[str] = typer.Option(None, "--criteria", help="Criterion path glob, e.g. 'iqa/*' (repeatable)."),
+         templates: list[str] = typer.Option(None, "--template", help="Question template (repeatable)."),
+         per_cell: int = typer.Option(10, help="Items per (criterion, template) cell."),
+         quota: str = typer.Option(None, help="'published' or a YAML/JSON/CSV of per-criterion targets."),
+         per_image_cap: int = typer.Option(8, help="At most this many work items per image."),
+         seed: int = typer.Option(None, help="Tie-break seed (default: project seed)."),
+         backend: str = typer.Option("model", help="model or synthetic (deal only answerable images)."),
+         project: Path = ProjectOpt) -> None:
+    """Decide the work items (image x criterion x template) and estimate the cost.
+
+    Examples:
+        curator plan --domain iqa --per-cell 20
+        curator plan --quota published --per-image-cap 4
+    """
+    from curator._render import kv, table
+    from curator.stages.plan import plan as run
+
+    s = run(_project(project), domain=domain or None, criteria=criteria or None, templates=templates or None,
+            per_cell=per_cell, quota=quota, per_image_cap=per_image_cap, seed=seed, backend=backend,
+            estimate_role="generator" if backend == "model" else None)
+    table("plan by criterion", ["criterion", "n"], sorted(s.by_criterion.items()))
+    rows = [("work items", s.work_items), ("images", s.images), ("cells", s.cells), ("table", s.table)]
+    rows += [(f"template {k}", v) for k, v in sorted(s.by_template.items())]
+    rows += [(f"shortfall {k}", v) for k, v in sorted(s.shortfall.items())]
+    if s.estimate:
+        e = s.estimate
+        rows += [("model", e["model"]), ("input tokens (est.)", f"{e['input_tokens']:,}"),
+                 ("cost typical / max", f"${e['cost_typical']:.2f} / ${e['cost_max']:.2f}")]
+    kv("plan", rows)
+
+
+# ------------------------------------------------------------------------------------------ generate
+@app.command()
+@handled
+def generate(backend: str = typer.Option("model", help="model or synthetic."),
+             role: str = typer.Option("generator", help="Model role from curator.yaml."),
+             limit: int = typer.Option(None, help="Only this many work items (a trial run)."),
+             max_cost: float = typer.Option(None, help="Stop cleanly once this much money is spent."),
+             batch_out: str = typer.Option(None, help="Write an OpenAI Batch input file instead of calling."),
+             retry_rejects: bool = typer.Option(False, help="Retry items whose reply was rejected before."),
+             project: Path = ProjectOpt) -> None:
+    """Write QA candidates for the plan (resumable: rerun after any stop).
+
+    Examples:
+        curator generate --limit 20          # a trial run
+        curator generate --max-cost 5
+        curator generate --backend synthetic
+    """
+    from curator._render import RichReporter
+    from curator.stages.generate import generate as run
+
+    p = _project(project)
+    _run_model_stage(lambda: run(p, backend=backend, role=role, limit=limit, max_cost=max_cost, batch_out=batch_out,
+                                 retry_rejects=retry_rejects, reporter=RichReporter()), "generate")
+
+
+# ------------------------------------------------------------------------------------------ describe
+@app.command()
+@handled
+def describe(role: str = typer.Option("describe", help="Model role (falls back to generator)."),
+             limit: int = typer.Option(None, help="Describe at most this many images."),
+             max_components: int = typer.Option(4, help="Components per image."),
+             max_cost: float = typer.Option(None, help="Money cap for this run."),
+             project: Path = ProjectOpt) -> None:
+    """Write the ISTA structured annotation and texture-richness score per image.
+
+    Examples:
+        curator describe --limit 50
+    """
+    from curator._render import RichReporter
+    from curator.stages.describe import describe as run
+
+    p = _project(project)
+    _run_model_stage(lambda: run(p, role=role, limit=limit, max_components=max_components, max_cost=max_cost,
+                                 reporter=RichReporter()), "describe")
+
+
+batch_app = typer.Typer(help="OpenAI Batch / vLLM run_batch files: submit, poll, import.", no_args_is_help=True)
+app.add_typer(batch_app, name="batch")
+
+
+@batch_app.command("submit")
+@handled
+def batch_submit(file: Path = typer.Argument(..., help="Batch input file from --batch-out."),
+                 role: str = typer.Option("generator"), project: Path = ProjectOpt) -> None:
+    """Upload a batch input file and create the batch.
+
+    Examples:
+        curator generate --batch-out batch.jsonl && curator batch submit batch.jsonl
+    """
+    from curator.engine.batch import submit
+
+    typer.echo(submit(_project(project), file, role=role))
+
+
+@batch_app.command("status")
+@handled
+def batch_status(batch_id: str = typer.Argument(...), role: str = typer.Option("generator"),
+                 download_to: Path = typer.Option(None, help="Save the output file here when completed."),
+                 project: Path = ProjectOpt) -> None:
+    """Poll a batch and download its results when done.
+
+    Examples:
+        curator batch status batch_abc --download-to results.jsonl
+    """
+    from curator.engine.batch import status
+
+    typer.echo(status(_project(project), batch_id, role=role, download_to=download_to))
+
+
+@batch_app.command("import")
+@handled
+def batch_import(file: Path = typer.Argument(..., help="Batch output file (OpenAI or vLLM run_batch)."),
+                 project: Path = ProjectOpt) -> None:
+    """Load batch results into the request cache; rerun the stage to complete from cache.
+
+    Examples:
+        curator batch import results.jsonl && curator generate
+    """
+    from curator.engine.batch import import_results
+
+    typer.echo(import_results(_project(project), file))
+
+
 def main() -> None:
     """Entry point of the ``curator`` console script."""
     app()

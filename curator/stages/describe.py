@@ -97,6 +97,29 @@ def description_text(row: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
+def annotation_schema(max_components: int) -> dict[str, Any]:
+    """JSON schema of the structural annotation (UniPercept Fig. 9)."""
+    strs = {"type": "array", "items": {"type": "string"}}
+
+    def group(*names: str) -> dict[str, Any]:
+        return {"type": "object", "properties": {n: strs for n in names}, "required": list(names),
+                "additionalProperties": False}
+
+    content = {"type": "object", "additionalProperties": False,
+               "properties": {"PhysicalStructure": group("BaseMorphology", "Arrangement"),
+                              "MaterialRepresentation": group("MaterialClass", "SurfaceProperties"),
+                              "GeometricComposition": group("PlanarContour", "VolumetricForm"),
+                              "SemanticPerception": group("FunctionalInference", "StyleType")},
+               "required": ["PhysicalStructure", "MaterialRepresentation", "GeometricComposition",
+                            "SemanticPerception"]}
+    comp = {"type": "object", "additionalProperties": False, "required": ["ComponentName", "DescriptionContent"],
+            "properties": {"ComponentName": {"type": "string"}, "DescriptionContent": content}}
+    return {"type": "object", "additionalProperties": False, "required": ["SceneType", "SceneName", "Components"],
+            "properties": {"SceneType": {"type": "string", "enum": ["single-object", "composite"]},
+                           "SceneName": {"type": "string"},
+                           "Components": {"type": "array", "items": comp, "minItems": 1, "maxItems": max_components}}}
+
+
 def load_descriptions(project: Project) -> dict[str, dict[str, Any]]:
     return {r["image_id"]: r for r in iter_jsonl(project.table(DESCRIBE))}
 
@@ -139,7 +162,10 @@ def describe(project: Project, *, role: str = "describe", limit: int | None = No
     from curator.ingest import load_images
 
     tax = project.load_taxonomy()
-    ep = project.config.models.describe or project.endpoint("generator") if role == "describe" else project.endpoint(role)
+    if role == "describe":
+        ep = project.config.models.describe or project.endpoint("generator")
+    else:
+        ep = project.endpoint(role)
     weights = tax.lexicons["texture_weights"].weights if "texture_weights" in tax.lexicons else {}
     done = set(load_descriptions(project))
     images = [r for r in load_images(project).to_dict("records") if r["image_id"] not in done]
@@ -148,11 +174,13 @@ def describe(project: Project, *, role: str = "describe", limit: int | None = No
         images = images[:limit]
     prompt = _prompt(tax, max_components)
     phash = source_hash("describe.j2")
+    schema = annotation_schema(max_components)
     out, rej = JsonlAppender(project.table(DESCRIBE)), JsonlAppender(project.table(REJECTS))
 
     def build(img: dict[str, Any]) -> Request:
         return Request(messages=[{"role": "user", "content": [
-            {"type": "text", "text": prompt}, image_part({**img, "image_path": img["path"]}, project, "ista")]}])
+            {"type": "text", "text": prompt}, image_part({**img, "image_path": img["path"]}, project, "ista")]}],
+            schema=schema, schema_name="ista_annotation")
 
     async def handle(eng: Engine, img: dict[str, Any], res: Result) -> None:
         if not res.ok:

@@ -9,12 +9,11 @@ the engine cache, so a killed run repeats no finished call.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-
-import logging
 
 from curator.config import Endpoint, Project
 from curator.engine.client import Engine, Request, Result, RunStats, estimate_tokens

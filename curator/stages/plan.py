@@ -9,8 +9,8 @@ finished item when the plan is rebuilt or extended.
 from __future__ import annotations
 
 import fnmatch
-import json
 import heapq
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import FakeOpenAI, photo, save, use_fake
+
 from curator.config import Project
 from curator.errors import CircuitOpen
 from curator.ingest import ingest

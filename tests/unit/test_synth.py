@@ -5,9 +5,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import photo
 from PIL import Image
 
-from conftest import photo
 from curator.config import Project
 from curator.ingest import load_images
 from curator.scaffold import init
