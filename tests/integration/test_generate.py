@@ -195,4 +195,5 @@ def test_iqa_images_are_sent_as_original_bytes(project: Project, tmp_path: Path)
     from PIL import Image, ImageChops
 
     assert lossless.mime == "image/png" and lossless.transformed == "lossless_png"
-    assert ImageChops.difference(Image.open(BytesIO(lossless.data)).convert("RGB"), Image.open(bmp).convert("RGB")).getbbox() is None
+    decoded = Image.open(BytesIO(lossless.data)).convert("RGB")
+    assert ImageChops.difference(decoded, Image.open(bmp).convert("RGB")).getbbox() is None

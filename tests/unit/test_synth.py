@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def test_statistic_is_monotonic_in_level(name: str) -> None:
     refs = [img for _, img in sample_references(3)] + [photo(5, size=(300, 200))]
     for ref in refs:
         values = [statistic(d.statistic, ref, ref)] + [statistic(d.statistic, ref, distort(ref, name, lv)) for lv in LEVELS]
-        assert all(a > b for a, b in zip(values, values[1:], strict=False)), (name, d.statistic, values)
+        assert all(a > b for a, b in itertools.pairwise(values)), (name, d.statistic, values)
 
 
 def test_severity_mapping() -> None:
@@ -54,7 +55,8 @@ def test_same_seed_same_bytes_and_items(tmp_path: Path) -> None:
         digests.append(_files_digest(p.images_root / "synth"))
         plan(p, domain=["iqa"], per_cell=10, backend="synthetic", estimate_role=None)
         generate(p, backend="synthetic")
-        items.append([(r["item_id"], r["question"], r["options"], r["answer"]) for r in read_jsonl(p.table("candidates.jsonl"))])
+        rows = read_jsonl(p.table("candidates.jsonl"))
+        items.append([(r["item_id"], r["question"], r["options"], r["answer"]) for r in rows])
     assert digests[0] == digests[1] and len(digests[0]) == 2 + 2 * 3 * 4
     assert items[0] == items[1] and items[0]
 
