@@ -322,6 +322,101 @@ def describe(role: str = typer.Option("describe", help="Model role (falls back t
                                  reporter=RichReporter()), "describe")
 
 
+# ----------------------------------------------------------------------------------- quality control
+@app.command()
+@handled
+def judge(role: str = typer.Option("judge", help="Model role of the judge."),
+          min_score: int = typer.Option(4, help="Keep when every aspect scores at least this (1-5)."),
+          limit: int = typer.Option(None, help="Judge at most this many new items."),
+          max_cost: float = typer.Option(None, help="Money cap for this run."),
+          project: Path = ProjectOpt) -> None:
+    """Rate every new candidate on four aspects with a judge of another model family.
+
+    Examples:
+        curator judge --min-score 4
+    """
+    from curator._render import RichReporter, table
+    from curator.stages.judge import judge as run
+
+    p = _project(project)
+    s = _run_model_stage(lambda: run(p, role=role, min_score=min_score, limit=limit, max_cost=max_cost,
+                                     reporter=RichReporter()), "judge")
+    table("judge rejection by criterion and template", ["criterion", "template", "n", "dropped", "%"],
+          [(c, t, n, d, f"{pct:.0f}") for c, t, n, d, pct in s.by_cell])
+
+
+@app.command()
+@handled
+def blind(max_hit_rate: float = typer.Option(0.25, help="Drop when more than this share of answerers are right."),
+          limit: int = typer.Option(None, help="At most this many new items per answerer."),
+          max_cost: float = typer.Option(None, help="Money cap per answerer."),
+          project: Path = ProjectOpt) -> None:
+    """Ask text-only answerers every question without the image; drop what they can answer.
+
+    Examples:
+        curator blind                       # MMStar's rule: drop when more than 2 of 8 are right
+    """
+    from curator._render import RichReporter, kv
+    from curator.stages.blind import blind as run
+
+    s = run(_project(project), max_hit_rate=max_hit_rate, limit=limit, max_cost=max_cost, reporter=RichReporter())
+    kv("blind", s.rows())
+    for st in s.stats:
+        _render_stats(st, "engine")
+
+
+@app.command()
+@handled
+def check(per_image_cap: int = typer.Option(6, help="Keep at most this many items per image (0: no cap)."),
+          near_duplicate: float = typer.Option(0.9, help="Similarity at which two questions are duplicates."),
+          balance: bool = typer.Option(True, help="Balance answer letters by a seeded option shuffle."),
+          require_judge: bool = typer.Option(False, help="Drop items the judge has not seen."),
+          require_blind: bool = typer.Option(False, help="Drop items the blind check has not seen."),
+          seed: int = typer.Option(None, help="Shuffle seed (default: project seed)."),
+          project: Path = ProjectOpt) -> None:
+    """Apply deterministic checks, de-duplicate, cap per image and balance answer letters.
+
+    Examples:
+        curator check --per-image-cap 4 --require-judge
+    """
+    from curator._render import kv
+    from curator.stages.checks import check as run
+
+    s = run(_project(project), per_image_cap=per_image_cap or None, near_duplicate=near_duplicate, balance=balance,
+            require_judge=require_judge, require_blind=require_blind, seed=seed)
+    kv("check", s.rows())
+
+
+@app.command()
+@handled
+def sample(by: list[str] = typer.Option(None, "--by", help="Stratum column (repeatable; default criterion, template)."),
+           mode: str = typer.Option("equal", help="equal (n per stratum), proportional (n total), table."),
+           n: int = typer.Option(30, help="Per-stratum or total count."),
+           quota: str = typer.Option(None, help="Quota table (CSV/YAML) or 'published'."),
+           bins: list[str] = typer.Option(None, "--bins", help="Score bins: col:q4 or col:0,40,70,100 (repeatable)."),
+           train_fraction: float = typer.Option(0.0, help="Share of images held out as a disjoint train pool."),
+           seed: int = typer.Option(None, help="Selection seed (default: project seed)."),
+           project: Path = ProjectOpt) -> None:
+    """Pick the items that go to people with stratified quotas.
+
+    Examples:
+        curator sample --by criterion --by template --n 20
+        curator sample --by criterion --quota published
+        curator sample --by criterion --bins score_norm:q3 --mode proportional --n 500
+    """
+    from curator._render import kv, table
+    from curator.stages.sample import sample as run
+
+    s = run(_project(project), by=by or None, mode=mode, n=n, quota=quota, bins=bins or None,
+            train_fraction=train_fraction, seed=seed)
+    keys = sorted(set(s.before) | set(s.after))
+    table("distribution (first stratum column)", ["value", "before", "after"],
+          [(k, s.before.get(k, 0), s.after.get(k, 0)) for k in keys])
+    if s.shortfall:
+        table("shortfall", ["stratum", "quota", "selected"], s.shortfall[:40])
+    kv("sample", s.rows())
+
+
 batch_app = typer.Typer(help="OpenAI Batch / vLLM run_batch files: submit, poll, import.", no_args_is_help=True)
 app.add_typer(batch_app, name="batch")
 

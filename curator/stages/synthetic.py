@@ -17,12 +17,17 @@ from curator.synth import REGION_TEXT
 from curator.taxonomy import Taxonomy
 
 GENERATOR = "synthetic"
-PROMPT_VERSION = "synthetic/v1"
+PROMPT_VERSION = "synthetic/v2"
 
 FAMILY_TEXT = {
     "blur": "Blur", "noise": "Noise", "compression": "Compression artefacts", "brightness": "A brightness shift",
     "contrast": "Reduced contrast", "saturation": "A saturation shift", "pixelation": "Pixelation",
     "quantization": "Colour quantization (banding)",
+}
+FAMILY_NOUN = {
+    "blur": "blur", "noise": "noise", "compression": "compression artefacts", "brightness": "brightness shift",
+    "contrast": "contrast loss", "saturation": "saturation shift", "pixelation": "pixelation",
+    "quantization": "colour banding",
 }
 FAMILY_HOW = {
     "blur": "Edges and fine detail are smeared",
@@ -78,7 +83,7 @@ def _question(work: dict[str, Any], lab: dict[str, Any], tax: Taxonomy, rng: np.
     if crit == "iqa/type/distortion_types":
         if tpl == "yes_no":
             ask = fam if (not is_ref and rng.random() < 0.5) else str(rng.choice([f for f in fams if f != fam]))
-            return (f"Does this image show {FAMILY_TEXT[ask].lower()}?", ["Yes", "No"],
+            return (f"Does this image show {FAMILY_NOUN[ask]}?", ["Yes", "No"],
                     "A" if ask == fam else "B", rationale)
         if is_ref:
             return "references carry no distortion type to ask about"
@@ -101,11 +106,12 @@ def _question(work: dict[str, Any], lab: dict[str, Any], tax: Taxonomy, rng: np.
         regions = [r for r in REGION_TEXT if r != "whole"]
         if tpl in ("which", "what"):
             opts, ans = _mcq(rng, REGION_TEXT[region], [REGION_TEXT[r] for r in regions])
-            stem = "Which" if tpl == "which" else "What"
-            return (f"{stem} part of the image is affected by {FAMILY_TEXT[fam].lower()}?", opts, ans, rationale)
+            if tpl == "which":
+                return f"Which part of the image is affected by {FAMILY_NOUN[fam]}?", opts, ans, rationale
+            return f"Where is the {FAMILY_NOUN[fam]} visible? What region shows it?", opts, ans, rationale
         if tpl == "yes_no":
             ask = region if rng.random() < 0.5 else str(rng.choice([r for r in regions if r != region]))
-            return (f"Is the {FAMILY_TEXT[fam].lower()} confined to {REGION_TEXT[ask]}?", ["Yes", "No"],
+            return (f"Is the {FAMILY_NOUN[fam]} confined to {REGION_TEXT[ask]}?", ["Yes", "No"],
                     "A" if ask == region else "B", rationale)
         return f"the '{tpl}' template has no single right answer for a location"
     return f"synthetic labels cannot answer {crit}"

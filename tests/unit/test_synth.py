@@ -14,7 +14,7 @@ from curator.ingest import load_images
 from curator.scaffold import init
 from curator.stages.generate import generate
 from curator.stages.plan import plan
-from curator.stages.synthetic import FAMILY_HOW, FAMILY_TEXT
+from curator.stages.synthetic import FAMILY_HOW, FAMILY_NOUN, FAMILY_TEXT
 from curator.synth import DISTORTIONS, LEVELS, REGION_TEXT, distort, sample_references, severity_of, statistic, synth
 from curator.tables import read_jsonl
 
@@ -83,7 +83,7 @@ def test_synthetic_items_are_exactly_right(project: Project) -> None:
         if crit == "iqa/severity/severity_level":
             assert chosen == lab["severity"]
         elif crit == "iqa/type/distortion_types" and tpl == "yes_no":
-            asked = next(f for f, t in FAMILY_TEXT.items() if t.lower() in it["question"])
+            asked = next(f for f, t in FAMILY_NOUN.items() if it["question"] == f"Does this image show {t}?")
             assert chosen == ("Yes" if asked == lab["family"] else "No")
         elif crit == "iqa/type/distortion_types" and tpl == "what":
             assert chosen == FAMILY_TEXT[lab["family"]]

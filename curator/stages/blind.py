@@ -1,0 +1,132 @@
+"""``curator blind``: text-only answerers try every question without the image (after MMStar).
+
+Each configured ``models.blind`` endpoint answers each new candidate from its text alone (or with a
+flat grey image when ``grey_image`` is set); answers are stored per (item, model) in
+``data/blind.jsonl``. An item is dropped when more answerers than ``max_hit_rate × k`` got it right:
+MMStar's "more than 2 of 8" is ``max_hit_rate = 0.25``. The hits later feed the dataset card and
+the multimodal-gain / leakage figures of evaluation.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from curator.config import Project
+from curator.engine.client import Engine, Request, Result, RunStats
+from curator.engine.parsing import extract_letter
+from curator.errors import ConfigError
+from curator.progress import Reporter
+from curator.prompts import render
+from curator.records import LETTERS, sha256_hex
+from curator.tables import JsonlAppender, iter_jsonl
+
+BLIND = "blind.jsonl"
+
+
+def max_hits(k: int, max_hit_rate: float) -> int:
+    """Most correct blind answers an item may get and stay: floor(rate × k) (2 of 8 at 0.25)."""
+    return math.floor(max_hit_rate * k + 1e-9)
+
+
+def _grey_part(project: Project) -> dict[str, Any]:
+    from PIL import Image
+
+    path = project.cache_dir / "grey-448.png"
+    if not path.exists():
+        Image.new("RGB", (448, 448), (128, 128, 128)).save(path, "PNG")
+    buf = io.BytesIO(path.read_bytes())
+    return {"type": "image_ref", "path": str(path), "image_id": sha256_hex(buf.getvalue()), "domain": "iqa",
+            "width": 448, "height": 448}
+
+
+@dataclass
+class BlindSummary:
+    k: int = 0
+    answered: int = 0
+    already_done: int = 0
+    items: int = 0
+    dropped: int = 0
+    threshold: int = 0
+    hits_histogram: dict[int, int] = field(default_factory=dict)
+    failed: Counter[str] = field(default_factory=Counter)
+    stats: list[RunStats] = field(default_factory=list)
+
+    def rows(self) -> list[tuple[str, str]]:
+        out = [("text-only answerers (k)", str(self.k)), ("answers now", str(self.answered)),
+               ("answers already stored", str(self.already_done)), ("items with all k answers", str(self.items)),
+               ("drop rule", f"hits > {self.threshold}"),
+               ("dropped", f"{self.dropped} ({100 * self.dropped / self.items:.1f}%)" if self.items else "0")]
+        out += [(f"items with {h} hit(s)", str(n)) for h, n in sorted(self.hits_histogram.items())]
+        out += [(f"failed: {k}", str(v)) for k, v in sorted(self.failed.items())]
+        return out
+
+
+def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = None, max_cost: float | None = None,
+          reporter: Reporter | None = None) -> BlindSummary:
+    """Ask every blind answerer every new question without the image; summarise hits per item."""
+    from curator.engine.runner import run_stage
+    from curator.stages.candidates import inline_question, load_candidates
+
+    eps = project.config.models.blind
+    if not eps:
+        raise ConfigError("models.blind lists no text-only answerers in curator.yaml")
+    models = [ep.model for ep in eps]
+    if len(set(models)) != len(models):
+        raise ConfigError(f"models.blind repeats a model ({models}); the same model twice counts as one answerer")
+    cands = load_candidates(project).to_dict("records")
+    done = {(r["item_id"], r["model"]) for r in iter_jsonl(project.table(BLIND))}
+    summary = BlindSummary(k=len(eps), already_done=len(done), threshold=max_hits(len(eps), max_hit_rate))
+    out = JsonlAppender(project.table(BLIND))
+    try:
+        for ep in eps:
+            todo = [c for c in cands if (c["item_id"], ep.model) not in done]
+            if limit is not None:
+                todo = todo[:limit]
+            grey = _grey_part(project) if ep.grey_image else None
+
+            def build(it: dict[str, Any], grey: dict[str, Any] | None = grey) -> Request:
+                letters = ", ".join(LETTERS[:len(it["options"])])
+                text = render("blind.j2", letters=letters, question=inline_question(it))
+                content: Any = [{"type": "text", "text": text}, grey] if grey else text
+                return Request(messages=[{"role": "user", "content": content}], params={"max_tokens": 16})
+
+            async def handle(eng: Engine, it: dict[str, Any], res: Result, model: str = ep.model) -> None:
+                if not res.ok:
+                    summary.failed[res.error] += 1
+                    return
+                letter = extract_letter(res.content, list(it["options"]))
+                out.write({"item_id": it["item_id"], "model": model, "letter": letter, "raw": res.content[:200],
+                           "correct": letter == it["answer"]})
+                summary.answered += 1
+
+            summary.stats.append(run_stage(project, ep, todo, build, handle, total=len(todo),
+                                           description=f"blind {ep.model}", max_cost=max_cost, reporter=reporter))
+    finally:
+        out.close()
+    agg = aggregate(project, models, max_hit_rate)
+    summary.items = len(agg)
+    summary.dropped = int(agg["blind_drop"].sum()) if len(agg) else 0
+    summary.hits_histogram = {int(k): int(v) for k, v in agg["blind_hits"].value_counts().sort_index().items()}
+    return summary
+
+
+def aggregate(project: Project, models: list[str] | None = None, max_hit_rate: float = 0.25) -> pd.DataFrame:
+    """Per item: blind_k, blind_hits, blind_drop — over items every answerer has answered."""
+    rows = list(iter_jsonl(project.table(BLIND)))
+    if not rows:
+        return pd.DataFrame(columns=["item_id", "blind_k", "blind_hits", "blind_drop"])
+    df = pd.DataFrame(rows).drop_duplicates(["item_id", "model"], keep="last")
+    if models is not None:
+        df = df[df["model"].isin(models)]
+    k = df["model"].nunique()
+    g = df.groupby("item_id").agg(blind_k=("model", "nunique"), blind_hits=("correct", "sum")).reset_index()
+    g = g[g["blind_k"] == k].copy()
+    g["blind_hits"] = g["blind_hits"].astype(int)
+    g["blind_drop"] = g["blind_hits"] > max_hits(k, max_hit_rate)
+    return g

@@ -1,0 +1,182 @@
+"""``curator sample``: stratified quotas over any columns, seeded, with a shortfall report.
+
+Strata are the combinations of ``by`` columns (domain, category, criterion, template, answer,
+source, or score bins such as ``score_norm:q4`` / ``score_norm:0,40,70,100``). Quotas: ``equal``
+(n per stratum), ``proportional`` (n in total, split by stratum size) or a table (CSV/YAML of
+stratum → n, or ``published`` for the published per-criterion counts). Within a stratum, items are
+taken best judged first, then in seeded random order — the same seed gives the same selection.
+Vectorised end to end: one sort and one ``groupby().cumcount()`` over the whole table.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from curator.config import Project
+from curator.errors import StageError
+from curator.tables import write_parquet
+
+SAMPLE = "sample.parquet"
+TRAIN_POOL = "train_pool.parquet"
+
+
+def add_bins(df: pd.DataFrame, spec: str) -> str:
+    """Add a binned column for ``col:qN`` (quantiles) or ``col:e0,e1,...`` (edges); return its name."""
+    col, _, how = spec.partition(":")
+    if col not in df.columns:
+        raise StageError(f"cannot bin {col!r}: no such column (have {sorted(df.columns)[:15]}...)")
+    name = f"{col}_bin"
+    values = pd.to_numeric(df[col], errors="coerce")
+    if how.startswith("q"):
+        df[name] = pd.qcut(values, int(how[1:]), duplicates="drop").astype(str)
+    else:
+        edges = [float(x) for x in how.split(",")]
+        df[name] = pd.cut(values, edges, include_lowest=True).astype(str)
+    return name
+
+
+def _quota_table(source: str, by: list[str], project: Project) -> dict[tuple[str, ...], int]:
+    if source == "published":
+        if by != ["criterion"]:
+            raise StageError("--quota published needs --by criterion")
+        return {(c.path,): c.published_items or 0 for c in project.load_taxonomy().criteria()}
+    path = Path(source)
+    if path.suffix == ".csv":
+        t = pd.read_csv(path)
+        missing = [c for c in [*by, "n"] if c not in t.columns]
+        if missing:
+            raise StageError(f"{path}: quota table needs columns {[*by, 'n']}, missing {missing}")
+        return {tuple(str(r[c]) for c in by): int(r["n"]) for r in t.to_dict("records")}
+    import yaml
+
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {tuple(str(k).split("|")): int(v) for k, v in data.items()}
+
+
+@dataclass
+class SampleSummary:
+    candidates: int = 0
+    selected: int = 0
+    strata: int = 0
+    shortfall: list[tuple[str, int, int]] = field(default_factory=list)
+    before: dict[str, int] = field(default_factory=dict)
+    after: dict[str, int] = field(default_factory=dict)
+    train_pool: int = 0
+    table: str = ""
+
+    def rows(self) -> list[tuple[str, str]]:
+        out = [("eligible candidates", str(self.candidates)), ("strata", str(self.strata)),
+               ("selected", str(self.selected)), ("strata short of quota", str(len(self.shortfall)))]
+        if self.train_pool:
+            out.append(("train pool (disjoint images)", str(self.train_pool)))
+        return [*out, ("table", self.table)]
+
+
+def select(df: pd.DataFrame, by: list[str], quotas: dict[tuple[str, ...], int] | int, seed: int) -> pd.DataFrame:
+    """Rows chosen per stratum: highest judge_mean first, then seeded random."""
+    rng = np.random.default_rng(seed)
+    work = df.assign(_r=rng.random(len(df)), _j=-pd.to_numeric(df.get("judge_mean", 0), errors="coerce").fillna(0))
+    key = work[by].astype(str).agg("|".join, axis=1) if len(by) > 1 else work[by[0]].astype(str)
+    work["_stratum"] = key
+    if isinstance(quotas, int):
+        work["_quota"] = quotas
+    else:
+        q = {"|".join(k): v for k, v in quotas.items()}
+        work["_quota"] = work["_stratum"].map(q).fillna(0).astype(int)
+    work = work.sort_values(["_stratum", "_j", "_r"], kind="stable")
+    rank = work.groupby("_stratum", sort=False).cumcount()
+    return work[rank < work["_quota"]].drop(columns=["_r", "_j", "_quota"])
+
+
+def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal", n: int = 30,
+           quota: str | None = None, bins: list[str] | None = None, train_fraction: float = 0.0,
+           seed: int | None = None, source: str | None = None, output: str | None = None) -> SampleSummary:
+    """Select the items that go to people; writes ``data/sample.parquet`` and a report.
+
+    Args:
+        by: stratum columns (default: criterion, template).
+        mode: ``equal`` (n per stratum), ``proportional`` (n in total) or ``table`` (use ``quota``).
+        n: per-stratum or total count, per ``mode``.
+        quota: quota table (CSV/YAML) or ``published``; implies ``mode="table"``.
+        bins: score-bin specs that add stratum columns (``score_norm:q4``, ``score:1,3,5``).
+        train_fraction: put this share of images (seeded, by image) in a disjoint train pool.
+        source: input table (default: ``data/checked.parquet``, rows with ``keep``).
+        output: output table (default: ``data/sample.parquet``).
+    """
+    from curator.ingest import load_images
+
+    seed = project.config.seed if seed is None else seed
+    src = Path(source) if source else project.table("checked.parquet")
+    if not src.exists():
+        raise StageError(f"{src} does not exist; run `curator check` first")
+    df = pd.read_parquet(src)
+    if "keep" in df.columns:
+        df = df[df["keep"]]
+    if df.empty:
+        raise StageError(f"{src} has no kept items to sample from")
+    need_images = bins and any(b.split(":")[0] not in df.columns for b in bins)
+    if need_images or "source" in (by or []):
+        img = load_images(project)[["image_id", "source", "score", "score_norm"]]
+        df = df.merge(img, on="image_id", how="left", suffixes=("", "_img"))
+    by = list(by or ["criterion", "template"])
+    for spec in bins or []:
+        by.append(add_bins(df, spec))
+    missing = [c for c in by if c not in df.columns]
+    if missing:
+        raise StageError(f"unknown stratum column(s) {missing}; available: {sorted(df.columns)}")
+    summary = SampleSummary()
+    pool = df
+    if train_fraction > 0:
+        h = df["image_id"].map(lambda s: int(s[:8], 16) / 0xFFFFFFFF)
+        rng_shift = (seed * 0.6180339887) % 1.0
+        is_train = ((h + rng_shift) % 1.0) < train_fraction
+        train = df[is_train]
+        pool = df[~is_train]
+        write_parquet(project.table(TRAIN_POOL), train.reset_index(drop=True))
+        summary.train_pool = len(train)
+    summary.candidates = len(pool)
+    sizes = pool.groupby(by).size()
+    if quota:
+        mode = "table"
+    if mode == "equal":
+        quotas: dict[tuple[str, ...], int] | int = n
+    elif mode == "proportional":
+        share = sizes / sizes.sum() * n
+        floor = np.floor(share).astype(int)
+        rest = n - int(floor.sum())
+        order = (share - floor).sort_values(ascending=False).index[:rest]
+        floor.loc[order] += 1
+        quotas = {tuple(map(str, k if isinstance(k, tuple) else (k,))): int(v) for k, v in floor.items()}
+    elif mode == "table":
+        if not quota:
+            raise StageError("mode 'table' needs a quota table (--quota FILE or published)")
+        quotas = _quota_table(quota, by, project)
+    else:
+        raise StageError(f"unknown mode {mode!r}: equal, proportional or table")
+    chosen = select(pool, by, quotas, seed)
+    got = chosen.groupby("_stratum").size()
+    all_strata = set(sizes.index.map(lambda k: "|".join(map(str, k if isinstance(k, tuple) else (k,)))))
+    if not isinstance(quotas, int):
+        all_strata |= {"|".join(k) for k, v in quotas.items() if v > 0}
+    for s in sorted(all_strata):
+        want = quotas if isinstance(quotas, int) else quotas.get(tuple(s.split("|")), 0)
+        have = int(got.get(s, 0))
+        if have < want:
+            summary.shortfall.append((s, want, have))
+    summary.strata = len(all_strata)
+    summary.selected = len(chosen)
+    summary.before = {str(k): int(v) for k, v in pool.groupby(by[0]).size().items()}
+    summary.after = {str(k): int(v) for k, v in chosen.groupby(by[0]).size().items()}
+    out = Path(output) if output else project.table(SAMPLE)
+    write_parquet(out, chosen.drop(columns=["_stratum"]).reset_index(drop=True))
+    report = {"by": by, "mode": mode, "n": n, "quota": quota, "seed": seed, "selected": summary.selected,
+              "shortfall": summary.shortfall, "before": summary.before, "after": summary.after}
+    out.with_suffix(".report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
+    summary.table = str(out)
+    return summary
+
