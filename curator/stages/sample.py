@@ -33,10 +33,10 @@ def add_bins(df: pd.DataFrame, spec: str) -> str:
     name = f"{col}_bin"
     values = pd.to_numeric(df[col], errors="coerce")
     if how.startswith("q"):
-        df[name] = pd.qcut(values, int(how[1:]), duplicates="drop").astype(str)
+        binned = pd.qcut(values, int(how[1:]), duplicates="drop")
     else:
-        edges = [float(x) for x in how.split(",")]
-        df[name] = pd.cut(values, edges, include_lowest=True).astype(str)
+        binned = pd.cut(values, [float(x) for x in how.split(",")], include_lowest=True)
+    df[name] = binned.cat.rename_categories([str(c) for c in binned.cat.categories])
     return name
 
 
@@ -77,20 +77,40 @@ class SampleSummary:
         return [*out, ("table", self.table)]
 
 
-def select(df: pd.DataFrame, by: list[str], quotas: dict[tuple[str, ...], int] | int, seed: int) -> pd.DataFrame:
-    """Rows chosen per stratum: highest judge_mean first, then seeded random."""
+def _strata(df: pd.DataFrame, by: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Integer stratum id per row and the ``a|b`` name of each stratum (one Python op per stratum, not per row)."""
+    gid = df.groupby(by, sort=False, observed=True, dropna=False).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(df))).groupby(gid).first().to_numpy()
+    names = df[by].iloc[first].astype(str).agg("|".join, axis=1).tolist()
+    return gid, names
+
+
+def select(df: pd.DataFrame, by: list[str], quotas: dict[tuple[str, ...], int] | int, seed: int
+           ) -> tuple[pd.DataFrame, dict[str, int], dict[str, int]]:
+    """Rows chosen per stratum (highest judge_mean first, then seeded random).
+
+    Returns:
+        (chosen rows with a ``stratum`` column, {stratum: available}, {stratum: selected}).
+    """
     rng = np.random.default_rng(seed)
-    work = df.assign(_r=rng.random(len(df)), _j=-pd.to_numeric(df.get("judge_mean", 0), errors="coerce").fillna(0))
-    key = work[by].astype(str).agg("|".join, axis=1) if len(by) > 1 else work[by[0]].astype(str)
-    work["_stratum"] = key
+    gid, names = _strata(df, by)
     if isinstance(quotas, int):
-        work["_quota"] = quotas
+        quota = np.full(len(names), quotas)
     else:
         q = {"|".join(k): v for k, v in quotas.items()}
-        work["_quota"] = work["_stratum"].map(q).fillna(0).astype(int)
-    work = work.sort_values(["_stratum", "_j", "_r"], kind="stable")
-    rank = work.groupby("_stratum", sort=False).cumcount()
-    return work[rank < work["_quota"]].drop(columns=["_r", "_j", "_quota"])
+        quota = np.array([q.get(n, 0) for n in names])
+    judge = -pd.to_numeric(df["judge_mean"], errors="coerce").fillna(0).to_numpy() if "judge_mean" in df else \
+        np.zeros(len(df))
+    order = np.lexsort((rng.random(len(df)), judge, gid))
+    g_sorted = gid[order]
+    starts = np.searchsorted(g_sorted, np.arange(len(names)))
+    rank = np.arange(len(df)) - starts[g_sorted]
+    picked = np.sort(order[rank < quota[g_sorted]])
+    chosen = df.iloc[picked].copy()
+    chosen["stratum"] = np.asarray(names, dtype=object)[gid[picked]]
+    available = dict(zip(names, np.bincount(gid, minlength=len(names)).tolist(), strict=True))
+    selected = dict(zip(names, np.bincount(gid[picked], minlength=len(names)).tolist(), strict=True))
+    return chosen, available, selected
 
 
 def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal", n: int = 30,
@@ -140,12 +160,12 @@ def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal"
         write_parquet(project.table(TRAIN_POOL), train.reset_index(drop=True))
         summary.train_pool = len(train)
     summary.candidates = len(pool)
-    sizes = pool.groupby(by).size()
     if quota:
         mode = "table"
     if mode == "equal":
         quotas: dict[tuple[str, ...], int] | int = n
     elif mode == "proportional":
+        sizes = pool.groupby(by, observed=True).size()
         share = sizes / sizes.sum() * n
         floor = np.floor(share).astype(int)
         rest = n - int(floor.sum())
@@ -158,22 +178,16 @@ def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal"
         quotas = _quota_table(quota, by, project)
     else:
         raise StageError(f"unknown mode {mode!r}: equal, proportional or table")
-    chosen = select(pool, by, quotas, seed)
-    got = chosen.groupby("_stratum").size()
-    all_strata = set(sizes.index.map(lambda k: "|".join(map(str, k if isinstance(k, tuple) else (k,)))))
-    if not isinstance(quotas, int):
-        all_strata |= {"|".join(k) for k, v in quotas.items() if v > 0}
-    for s in sorted(all_strata):
-        want = quotas if isinstance(quotas, int) else quotas.get(tuple(s.split("|")), 0)
-        have = int(got.get(s, 0))
-        if have < want:
-            summary.shortfall.append((s, want, have))
-    summary.strata = len(all_strata)
+    chosen, available, got = select(pool, by, quotas, seed)
+    wanted = dict.fromkeys(available, quotas) if isinstance(quotas, int) else {
+        **dict.fromkeys(available, 0), **{"|".join(k): v for k, v in quotas.items() if v > 0}}
+    summary.shortfall = [(s, want, got.get(s, 0)) for s, want in sorted(wanted.items()) if got.get(s, 0) < want]
+    summary.strata = len(wanted)
     summary.selected = len(chosen)
-    summary.before = {str(k): int(v) for k, v in pool.groupby(by[0]).size().items()}
-    summary.after = {str(k): int(v) for k, v in chosen.groupby(by[0]).size().items()}
+    summary.before = {str(k): int(v) for k, v in pool.groupby(by[0], observed=True).size().items()}
+    summary.after = {str(k): int(v) for k, v in chosen.groupby(by[0], observed=True).size().items()}
     out = Path(output) if output else project.table(SAMPLE)
-    write_parquet(out, chosen.drop(columns=["_stratum"]).reset_index(drop=True))
+    write_parquet(out, chosen.reset_index(drop=True))
     report = {"by": by, "mode": mode, "n": n, "quota": quota, "seed": seed, "selected": summary.selected,
               "shortfall": summary.shortfall, "before": summary.before, "after": summary.after}
     out.with_suffix(".report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")

@@ -46,7 +46,7 @@ def test_judge_scores_keep_rule_and_summary(synthetic_project: Project, fake: Fa
     yn = cands[cands["template"] == "yes_no"].iloc[0]
     assert rows[yn["item_id"]]["scores"]["answer_validity"] == 2 and rows[yn["item_id"]]["keep"] is False
     assert rows[yn["item_id"]]["reasons"]["answer_validity"] == "wrong"
-    for crit, tpl, n, dropped, pct in s.by_cell:
+    for _crit, tpl, n, dropped, pct in s.by_cell:
         assert (dropped, pct) == ((n, 100.0) if tpl == "yes_no" else (0, 0.0))
     again = judge(p)
     assert again.judged == 0 and again.already_done == len(cands)
@@ -158,7 +158,8 @@ def test_sample_quotas_seed_and_disjoint_images(synthetic_project: Project) -> N
     train_imgs = set(pd.read_parquet(p.table("train_pool.parquet"))["image_id"])
     assert tr.train_pool > 0 and test_imgs and not test_imgs & train_imgs
     pub = sample(p, by=["criterion"], quota="published")
-    assert ("iqa/severity/severity_level", 299, int((kept["criterion"] == "iqa/severity/severity_level").sum())) in pub.shortfall
+    n_sev = int((kept["criterion"] == "iqa/severity/severity_level").sum())
+    assert ("iqa/severity/severity_level", 299, n_sev) in pub.shortfall
 
 
 def test_synthetic_and_model_items_share_one_form(synthetic_project: Project, fake: FakeOpenAI) -> None:
