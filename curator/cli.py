@@ -469,5 +469,9 @@ def main() -> None:
     app()
 
 
+from curator.cli_review import review_app  # noqa: E402  (needs the helpers above)
+
+app.add_typer(review_app, name="review")
+
 if __name__ == "__main__":
     main()

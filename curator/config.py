@@ -103,6 +103,8 @@ class LabelStudioSettings(_Model):
     image_mode: Literal["local", "url", "inline"] = "local"
     """How tasks reference images: local-file serving, a URL base, or inline data URIs (small sets)."""
     image_url_base: str = ""
+    document_root: str = ""
+    """The server's LOCAL_FILES_DOCUMENT_ROOT (default: images_root, as `review serve` sets it)."""
     batch_size: int = 1000
     port: int = 8089
 

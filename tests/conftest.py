@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -118,4 +119,51 @@ def use_fake(project: Project, fake: FakeOpenAI, roles: tuple[str, ...] = ("gene
     cfg["prices"] = {"fake-generator": {"input": 1.0, "output": 2.0}}
     cfg["max_cost"] = None
     path.write_text(yaml.safe_dump(cfg))
+    return Project.load(project.root)
+
+
+# ---------------------------------------------------------------------------- real Label Studio
+@pytest.fixture(scope="session")
+def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A real Label Studio started through `review serve` for a session project; stopped at the end.
+
+    Its local-file document root is that project's images folder; test projects put their images
+    in sub-folders of it (see :func:`use_label_studio`).
+    """
+    import socket
+
+    from curator.stages.review.server import serve, stop
+
+    root = tmp_path_factory.mktemp("ls-session")
+    init(root)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proj = Project.load(root)
+    info = serve(proj, port=port)
+    proj.ls_info = info  # type: ignore[attr-defined]
+    yield proj
+    assert stop(proj)
+
+
+def use_label_studio(project: Project, ls: Project) -> Project:
+    """Point a test project at the session server; its images live under the server's document root."""
+    import shutil
+
+    import yaml
+
+    images = ls.images_root / project.root.parent.name
+    images.mkdir(parents=True, exist_ok=True)
+    for f in project.images_root.rglob("*"):
+        if f.is_file():
+            (images / f.relative_to(project.images_root)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(f, images / f.relative_to(project.images_root))
+    path = project.root / "curator.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    cfg["images_root"] = str(images)
+    cfg["label_studio"]["url"] = ls.ls_info.url  # type: ignore[attr-defined]
+    cfg["label_studio"]["api_key_env"] = "CURATOR_TEST_LS_TOKEN"
+    cfg["label_studio"]["document_root"] = str(ls.images_root)
+    path.write_text(yaml.safe_dump(cfg))
+    os.environ["CURATOR_TEST_LS_TOKEN"] = ls.ls_info.token  # type: ignore[attr-defined]
     return Project.load(project.root)

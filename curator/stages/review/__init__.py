@@ -1,0 +1,1 @@
+"""Human refinement in Label Studio: serve, push, pull/merge, agreement, status."""

@@ -1,0 +1,157 @@
+"""``curator review pull`` / ``status``: export annotations, keep them raw, merge into HF ``datasets``.
+
+Every export is saved as received under ``data/review/raw/``. The merge writes
+``data/reviewed.parquet`` and a ``datasets`` copy (``data/review/merged``): per item the status,
+the final question/options/answer, the pushed version and the model's original beside it, and every
+annotator's decision (``reviews``, JSON). Agreement goes to ``data/review/agreement.json`` and items
+needing an adjudicator to ``data/review/adjudication.csv``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from curator.config import Project
+from curator.errors import ReviewError, StageError
+from curator.stages.review.merge import STATUSES, agreement, decide, reviews_from_export
+from curator.stages.review.push import connect, load_state, review_dir
+from curator.tables import write_parquet
+
+REVIEWED = "reviewed.parquet"
+
+
+@dataclass
+class PullSummary:
+    raw_export: str = ""
+    tasks_exported: int = 0
+    annotations: int = 0
+    status: Counter[str] = field(default_factory=Counter)
+    agreement: dict[str, dict[str, float]] = field(default_factory=dict)
+    adjudication: int = 0
+    by_criterion: list[tuple[str, int, int, int, int, int]] = field(default_factory=list)
+    table: str = ""
+
+    def rows(self) -> list[tuple[str, str]]:
+        out = [("raw export kept", self.raw_export), ("tasks exported", str(self.tasks_exported)),
+               ("annotations", str(self.annotations))]
+        out += [(f"items {s}", str(self.status.get(s, 0))) for s in STATUSES]
+        ov = self.agreement.get("overall", {})
+        if ov:
+            out += [("alpha (verdict / option)", f"{_f(ov['alpha_verdict'])} / {_f(ov['alpha_option'])}"),
+                    ("% agreement (verdict / option)", f"{_f(ov['percent_verdict'])} / {_f(ov['percent_option'])}")]
+        out += [("for adjudication", str(self.adjudication)), ("merged table", self.table)]
+        return out
+
+
+def _f(x: float) -> str:
+    return "n/a" if x != x else f"{x:.3f}"
+
+
+def _fetch(project: Project, kind: str, url: str | None, token: str | None) -> tuple[list[dict[str, Any]], Path]:
+    state = load_state(project)
+    entry = state["projects"].get(kind)
+    if not entry:
+        raise StageError(f"nothing pushed yet for {kind}; run `curator review push` first")
+    client = connect(project, url, token)
+    try:
+        if client.get_project(entry["id"]) is None:
+            raise ReviewError(f"Label Studio project {entry['id']} no longer exists on {client.url}; the local "
+                              "tables and earlier raw exports are untouched")
+        raw = client.snapshot_export(entry["id"], title=f"curator-pull-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}")
+    finally:
+        client.close()
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    path = review_dir(project) / "raw" / f"{kind}-{stamp}-{hashlib.md5(raw).hexdigest()[:8]}.json"
+    path.write_bytes(raw)  # as received, before any parsing
+    try:
+        tasks = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ReviewError(f"Label Studio export is not JSON (kept at {path})") from exc
+    return tasks, path
+
+
+def pull(project: Project, *, kind: str = "vqa", url: str | None = None, token: str | None = None,
+         write: bool = True) -> PullSummary:
+    """Export annotations and merge them with the pushed items.
+
+    Args:
+        kind: ``vqa`` or ``vr``.
+        write: write the merged table and dataset (``status`` passes False).
+    """
+    tasks, raw_path = _fetch(project, kind, url, token)
+    reviews = reviews_from_export(tasks)
+    summary = PullSummary(raw_export=str(raw_path), tasks_exported=len(tasks),
+                          annotations=sum(len(v) for v in reviews.values()))
+    if kind == "vr":
+        return _merge_vr(project, tasks, summary, write)
+    src = Path(load_state(project)["projects"][kind].get("source") or project.table("sample.parquet"))
+    items = pd.read_parquet(src)
+    if "keep" in items.columns:
+        items = items[items["keep"]]
+    decisions = [decide(r, reviews.get(r["item_id"], [])) for r in items.to_dict("records")]
+    merged = pd.concat([items.reset_index(drop=True), pd.DataFrame(decisions)], axis=1)
+    if "model_options" not in merged.columns:
+        merged["model_options"], merged["model_answer"] = merged["options"], merged["answer"]
+    merged["reviews"] = [json.dumps([dataclasses.asdict(r) for r in reviews.get(i, [])]) for i in merged["item_id"]]
+    summary.status = Counter(merged["review_status"])
+    summary.agreement = agreement({i: reviews[i] for i in merged["item_id"] if i in reviews},
+                                  dict(zip(merged["item_id"], merged["criterion"], strict=True)))
+    adj = merged[(merged["review_status"] == "disputed") | merged["disagreement"]]
+    summary.adjudication = len(adj)
+    g = merged.groupby("criterion")["review_status"]
+    summary.by_criterion = [(c, len(s), int((s != "unreviewed").sum()), int((s == "accepted").sum()),
+                             int((s == "edited").sum()), int((s == "rejected").sum())) for c, s in g]
+    if write:
+        d = review_dir(project)
+        adj[["item_id", "criterion", "review_status", "question", "final_answer"]].to_csv(d / "adjudication.csv",
+                                                                                           index=False)
+        (d / "agreement.json").write_text(json.dumps(summary.agreement, indent=1))
+        table = project.table(REVIEWED)
+        write_parquet(table, merged)
+        _save_dataset(merged, d / "merged")
+        summary.table = str(table)
+    return summary
+
+
+def _save_dataset(df: pd.DataFrame, path: Path) -> None:
+    import datasets
+
+    clean = df.copy()
+    for col in clean.columns:
+        if clean[col].map(lambda v: isinstance(v, dict)).any():
+            clean[col] = clean[col].map(lambda v: json.dumps(v, default=str) if v is not None else None)
+    clean["final_options"] = clean["final_options"].map(list)
+    datasets.Dataset.from_pandas(clean, preserve_index=False).save_to_disk(str(path))
+
+
+def _merge_vr(project: Project, tasks: list[dict[str, Any]], summary: PullSummary, write: bool) -> PullSummary:
+    """Per image: the mean of the annotators' 0-100 scores (or stars x 20) and every rating."""
+    rows = []
+    for t in tasks:
+        ratings = []
+        for a in t.get("annotations") or []:
+            if a.get("was_cancelled"):
+                continue
+            vals = {r["from_name"]: r.get("value") or {} for r in a.get("result") or []}
+            score = vals.get("score", {}).get("number")
+            stars = vals.get("rating", {}).get("rating")
+            ratings.append({"annotator": str(a.get("completed_by")), "score": score, "stars": stars})
+        values = [r["score"] if r["score"] is not None else r["stars"] * 20 for r in ratings
+                  if r["score"] is not None or r["stars"] is not None]
+        rows.append({"item_id": (t.get("data") or {}).get("ext_id"), "n_reviews": len(ratings),
+                     "human_score_mean": sum(values) / len(values) if values else None, "ratings": json.dumps(ratings)})
+    summary.status = Counter({"rated": sum(1 for r in rows if r["human_score_mean"] is not None)})
+    if write and rows:
+        table = project.table("reviewed_vr.parquet")
+        write_parquet(table, pd.DataFrame(rows))
+        summary.table = str(table)
+    return summary

@@ -1,0 +1,177 @@
+"""``curator review push``: create or reuse the Label Studio project and add only new tasks.
+
+Idempotent across crashes: before each batch the server is asked which item ids it already holds
+(the server itself does not de-duplicate), and the {item id: task id} map is appended locally
+after each batch, so a push that died halfway is completed — never duplicated — by the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from curator.config import Project
+from curator.errors import ReviewError, StageError
+from curator.progress import Reporter, reporter_or_null
+from curator.stages.review.client import LabelStudio
+from curator.stages.review.labeling import VR_CONFIG, image_ref, instructions, vqa_config, vqa_task, vr_task
+from curator.tables import JsonlAppender, iter_jsonl
+
+REVIEW_DIR = "review"
+
+
+def review_dir(project: Project) -> Path:
+    d = project.data / REVIEW_DIR
+    (d / "raw").mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def load_state(project: Project) -> dict[str, Any]:
+    p = review_dir(project) / "state.json"
+    return json.loads(p.read_text()) if p.exists() else {"projects": {}}
+
+
+def save_state(project: Project, state: dict[str, Any]) -> None:
+    p = review_dir(project) / "state.json"
+    tmp = p.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=1))
+    os.replace(tmp, p)
+
+
+def connect(project: Project, url: str | None = None, token: str | None = None) -> LabelStudio:
+    """A client from (in order) arguments, the environment, or the credentials ``review serve`` wrote."""
+    from curator.stages.review.server import read_credentials
+
+    ls = project.config.label_studio
+    tok = token or os.environ.get(ls.api_key_env, "")
+    server = project.root / ".labelstudio" / "server.json"
+    if not tok:
+        creds = read_credentials(project)
+        tok = creds["token"] if creds else ""
+    if not url and server.exists() and not os.environ.get(ls.api_key_env):
+        url = json.loads(server.read_text())["url"]
+    return LabelStudio(url or ls.url, tok)
+
+
+@dataclass
+class PushSummary:
+    project_id: int = 0
+    url: str = ""
+    items: int = 0
+    already_on_server: int = 0
+    imported: int = 0
+    batches: int = 0
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [("Label Studio project", f"{self.url}/projects/{self.project_id}"), ("items in source", str(self.items)),
+                ("already on the server", str(self.already_on_server)), ("imported now", str(self.imported)),
+                ("batches", str(self.batches))]
+
+
+def _ensure_project(project: Project, client: LabelStudio, kind: str, title: str, config: str,
+                    guidelines: str, overlap: int) -> int:
+    state = load_state(project)
+    entry = state["projects"].get(kind)
+    if entry and entry.get("url") == client.url:
+        found = client.get_project(entry["id"])
+        if found is None:
+            raise ReviewError(f"Label Studio project {entry['id']} ({entry['title']}) no longer exists on "
+                              f"{client.url}; local files are untouched. Push with --new-project to create a new one")
+        if overlap and found.get("maximum_annotations") != overlap:
+            client.update_project(entry["id"], maximum_annotations=overlap)
+        return int(entry["id"])
+    created = client.create_project(title, config, expert_instruction=guidelines, show_instruction=True,
+                                    maximum_annotations=max(1, overlap), show_skip_button=True)
+    state["projects"][kind] = {"id": created["id"], "url": client.url, "title": title}
+    save_state(project, state)
+    return int(created["id"])
+
+
+def push(project: Project, *, source: str | None = None, kind: str = "vqa", overlap: int = 1,
+         batch_size: int | None = None, image_mode: str | None = None, new_project: bool = False,
+         url: str | None = None, token: str | None = None, reporter: Reporter | None = None) -> PushSummary:
+    """Push items to Label Studio for human refinement.
+
+    Args:
+        source: table to push (default: ``data/sample.parquet`` for vqa, the images table for vr).
+        kind: ``vqa`` (multiple-choice items) or ``vr`` (visual rating of images).
+        overlap: annotators wanted per item (Label Studio's ``maximum_annotations``).
+        batch_size: tasks per import call (default: ``label_studio.batch_size``).
+        image_mode: ``local`` (local-file serving), ``url`` or ``inline`` (data URIs, small sets).
+        new_project: forget the recorded project and create a new one.
+    """
+    from curator.ingest import load_images
+
+    rep = reporter_or_null(reporter)
+    cfg = project.config.label_studio
+    mode = image_mode or cfg.image_mode
+    tax = project.load_taxonomy()
+    if kind == "vqa":
+        src = Path(source) if source else project.table("sample.parquet")
+        if not src.exists():
+            raise StageError(f"{src} does not exist; run `curator sample` (or pass --source TABLE)")
+        df = pd.read_parquet(src) if src.suffix == ".parquet" else pd.DataFrame(list(iter_jsonl(src)))
+        if "keep" in df.columns:
+            df = df[df["keep"]]
+    elif kind == "vr":
+        df = load_images(project).rename(columns={"path": "image_path"})
+        df["item_id"] = "vr-" + df["image_id"].str.slice(0, 24)
+    else:
+        raise StageError(f"unknown kind {kind!r}: vqa or vr")
+    client = connect(project, url, token)
+    try:
+        client.whoami()
+        if new_project:
+            state = load_state(project)
+            state["projects"].pop(kind, None)
+            save_state(project, state)
+        title = cfg.project_title or f"{project.config.name} · {kind.upper()}"
+        config = vqa_config() if kind == "vqa" else VR_CONFIG
+        guide = instructions(tax, list(df["criterion"])) if kind == "vqa" else "Rate the image on the scale shown."
+        pid = _ensure_project(project, client, kind, title, config, guide, overlap)
+        state = load_state(project)
+        state["projects"][kind]["source"] = str(src) if kind == "vqa" else "images"
+        save_state(project, state)
+        if mode == "local":
+            root = str(project.images_root)
+            if not any(s.get("path") == root for s in client.list_local_storages(pid)):
+                client.add_local_storage(pid, root)
+        summary = PushSummary(project_id=pid, url=client.url, items=len(df))
+        ids = list(df["item_id"])
+        tasks_log = review_dir(project) / f"tasks_{kind}.jsonl"
+        known = {r["ext_id"]: r["task_id"] for r in iter_jsonl(tasks_log) if r.get("project") == pid}
+        on_server = client.existing_ext_ids(pid, ids)
+        missing_locally = {k: v for k, v in on_server.items() if k not in known}
+        with JsonlAppender(tasks_log) as log:
+            for ext, tid in missing_locally.items():  # a push that died after import, before recording
+                log.write({"project": pid, "ext_id": ext, "task_id": tid})
+            todo = df[~df["item_id"].isin(on_server)]
+            summary.already_on_server = len(df) - len(todo)
+            size = batch_size or cfg.batch_size
+            rep.start("push", len(todo))
+            rows = todo.to_dict("records")
+            docroot = Path(cfg.document_root).resolve() if cfg.document_root else project.images_root
+            for i in range(0, len(rows), size):
+                batch = rows[i:i + size]
+                tasks = []
+                for r in batch:
+                    path = project.images_root / r["image_path"]
+                    rel = path.resolve().relative_to(docroot).as_posix() if mode == "local" else r["image_path"]
+                    ref = image_ref(path, rel, mode, cfg.image_url_base)
+                    tasks.append(vqa_task(r, tax, ref) if kind == "vqa" else
+                                 vr_task(r, ref, "Rate the quality/aesthetics of this image"))
+                task_ids = client.import_tasks(pid, tasks)
+                for r, tid in zip(batch, task_ids, strict=False):
+                    log.write({"project": pid, "ext_id": r["item_id"], "task_id": tid})
+                summary.imported += len(batch)
+                summary.batches += 1
+                rep.advance(len(batch))
+            rep.finish()
+    finally:
+        client.close()
+    return summary

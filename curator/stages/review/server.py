@@ -1,0 +1,164 @@
+"""``curator review serve`` / ``stop``: a local Label Studio on 127.0.0.1 with no prompts.
+
+Label Studio pins ``openai<2`` and an exact pyarrow and SDK version, so it runs from a virtual
+environment of its own: ``$CURATOR_LABEL_STUDIO_BIN``, a ``.ls-venv`` next to the project or the
+checkout, ``label-studio`` on PATH, or (with ``install=True``) a venv curator creates under
+``~/.cache/curator``. Start-up is offline-safe: analytics, Sentry and the version check are off.
+The admin's legacy API token is generated here and kept in ``.labelstudio/credentials.json``
+(mode 600) next to the project; it is never printed in logs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from curator.config import Project
+from curator.errors import ReviewError
+
+ADMIN_EMAIL = "admin@curator.local"
+
+
+@dataclass
+class ServerInfo:
+    url: str
+    pid: int
+    data_dir: str
+    email: str
+    password: str
+    token: str
+    log: str
+
+
+def find_label_studio(project: Project | None = None, *, install: bool = False) -> Path:
+    """Locate (or install) the ``label-studio`` executable of its own venv."""
+    env = os.environ.get("CURATOR_LABEL_STUDIO_BIN")
+    candidates = [Path(env)] if env else []
+    if project is not None:
+        candidates.append(project.root / ".ls-venv" / "bin" / "label-studio")
+    candidates.append(Path(__file__).resolve().parents[3] / ".ls-venv" / "bin" / "label-studio")
+    cache_venv = Path.home() / ".cache" / "curator" / "label-studio-venv"
+    candidates.append(cache_venv / "bin" / "label-studio")
+    for c in candidates:
+        if c.is_file() and os.access(c, os.X_OK):
+            return c
+    on_path = shutil.which("label-studio")
+    if on_path:
+        return Path(on_path)
+    if not install:
+        raise ReviewError("label-studio is not installed. Run `curator review serve --install` (creates a venv of "
+                          "its own under ~/.cache/curator), or `pipx install label-studio`, or set "
+                          "CURATOR_LABEL_STUDIO_BIN to its executable")
+    subprocess.run([sys.executable, "-m", "venv", str(cache_venv)], check=True)
+    subprocess.run([str(cache_venv / "bin" / "python"), "-m", "pip", "install", "-q", "label-studio"], check=True)
+    return cache_venv / "bin" / "label-studio"
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def state_dir(project: Project) -> Path:
+    d = project.root / ".labelstudio"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def read_credentials(project: Project) -> dict[str, str] | None:
+    path = project.root / ".labelstudio" / "credentials.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def start_server(data_dir: Path, port: int, docroot: Path, *, binary: Path, email: str, password: str, token: str,
+                 log_path: Path, timeout: float = 240.0) -> subprocess.Popen[bytes]:
+    """Start Label Studio and wait until ``/health`` answers; raise with the log tail if it does not."""
+    if not _free(port):
+        raise ReviewError(f"port {port} on 127.0.0.1 is busy (Label Studio would silently move to another port); "
+                          "stop what runs there or pass --port")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "HOST", "USERNAME", "PASSWORD")}
+    env.update({
+        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir), "LOCAL_FILES_SERVING_ENABLED": "true",
+        "LOCAL_FILES_DOCUMENT_ROOT": str(docroot), "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "",
+        "COLLECT_ANALYTICS": "false", "LATEST_VERSION_CHECK": "false", "LABEL_STUDIO_USERNAME": email,
+        "LABEL_STUDIO_PASSWORD": password, "LABEL_STUDIO_USER_TOKEN": token,
+        "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true", "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true"})
+    log = log_path.open("ab")
+    proc = subprocess.Popen([str(binary), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port",
+                             str(port), "--data-dir", str(data_dir)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise ReviewError(f"Label Studio exited with code {proc.returncode}; see {log_path}:\n"
+                              + log_path.read_text(errors="replace")[-2000:])
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    proc.terminate()
+    raise ReviewError(f"Label Studio did not answer {url}/health within {timeout:.0f} s; see {log_path}")
+
+
+def serve(project: Project, *, port: int | None = None, install: bool = False) -> ServerInfo:
+    """Start a local Label Studio for this project (idempotent: a running one is reused)."""
+    st = state_dir(project)
+    creds = read_credentials(project)
+    pid_file = st / "server.json"
+    if pid_file.exists():
+        info = json.loads(pid_file.read_text())
+        try:
+            if httpx.get(f"{info['url']}/health", timeout=2).status_code == 200 and creds:
+                return ServerInfo(**{**info, **creds})
+        except httpx.HTTPError:
+            pass
+    binary = find_label_studio(project, install=install)
+    if creds is None:
+        creds = {"email": ADMIN_EMAIL, "password": secrets.token_urlsafe(12),
+                 "token": secrets.token_hex(20)}
+        cred_path = st / "credentials.json"
+        cred_path.write_text(json.dumps(creds))
+        cred_path.chmod(0o600)
+    port = port or project.config.label_studio.port
+    data_dir, log_path = st / "data", st / "server.log"
+    proc = start_server(data_dir, port, project.images_root, binary=binary, email=creds["email"],
+                        password=creds["password"], token=creds["token"], log_path=log_path)
+    info = {"url": f"http://127.0.0.1:{port}", "pid": proc.pid, "data_dir": str(data_dir), "log": str(log_path)}
+    pid_file.write_text(json.dumps(info))
+    return ServerInfo(**info, **creds)
+
+
+def stop(project: Project) -> bool:
+    """Stop the Label Studio that ``serve`` started (SIGTERM; SIGINT is ignored by background jobs)."""
+    pid_file = project.root / ".labelstudio" / "server.json"
+    if not pid_file.exists():
+        return False
+    pid = json.loads(pid_file.read_text())["pid"]
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pid_file.unlink()
+        return False
+    for _ in range(50):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    pid_file.unlink()
+    return True

@@ -1,0 +1,188 @@
+"""The Label Studio round trip against a real server started by the test session."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import datasets
+import httpx
+import pandas as pd
+import pytest
+from conftest import use_label_studio
+
+from curator.config import Project
+from curator.errors import ReviewError
+from curator.stages.checks import check
+from curator.stages.generate import generate
+from curator.stages.plan import plan
+from curator.stages.review.client import LabelStudio
+from curator.stages.review.labeling import vqa_config
+from curator.stages.review.pull import pull
+from curator.stages.review.push import connect, load_state, push
+from curator.synth import synth
+from curator.tables import read_jsonl
+
+pytestmark = pytest.mark.labelstudio
+
+SEV, TYPE = "iqa/severity/severity_level", "iqa/type/distortion_types"
+
+
+def _items(project: Project, ls: Project) -> Project:
+    synth(project, max_references=1, distortions=["gaussian_blur", "jpeg", "brightness_up"], seed=5, workers=2)
+    plan(project, criteria=[SEV, TYPE], per_cell=4, backend="synthetic", estimate_role=None)
+    generate(project, backend="synthetic")
+    check(project, per_image_cap=None)
+    project = use_label_studio(project, ls)
+    df = pd.read_parquet(project.table("checked.parquet")).query("keep")
+    six = pd.concat([df[df["criterion"] == SEV].head(3), df[(df["criterion"] == TYPE) & (df["template"] == "what")]
+                     .head(3)]).reset_index(drop=True)
+    six.to_parquet(project.table("sample.parquet"), index=False)
+    return project
+
+
+def R(name: str, typ: str, value: object) -> dict[str, object]:
+    return {"from_name": name, "to_name": "image", "type": typ, "value": value}
+
+
+def test_round_trip_consensus_and_agreement(project: Project, label_studio: Project) -> None:
+    p = _items(project, label_studio)
+    s = push(p, overlap=2)
+    assert (s.imported, s.already_on_server, s.batches) == (6, 0, 1)
+    sample = pd.read_parquet(p.table("sample.parquet"))
+    ids = list(sample["item_id"])
+    tasks = {r["ext_id"]: r["task_id"] for r in read_jsonl(p.data / "review" / "tasks_vqa.jsonl")}
+    assert set(tasks) == set(ids)
+
+    client = connect(p)
+    try:
+        proj = client.get_project(s.project_id)
+        assert proj["maximum_annotations"] == 2 and "Severity Level" in proj["expert_instruction"]
+        # the image is served by local-file serving to an authenticated client
+        rel = (p.images_root / sample["image_path"][0]).relative_to(label_studio.images_root).as_posix()
+        r = httpx.get(f"{client.url}/data/local-files/?d={rel}",
+                      headers={"Authorization": f"Token {label_studio.ls_info.token}"})
+        assert r.status_code == 200 and r.headers["content-type"].startswith("image/")
+        u2 = client.create_user("annot2@curator.local")["id"]
+        adj = client.create_user("adjudicator@curator.local")["id"]
+        me = client.whoami()["id"]
+        t = [tasks[i] for i in ids]
+        opts1 = list(sample["options"][1])
+
+        def ann(task: int, user: int, verdict: str, option: str | None = None, gt: bool = False, **extra: object) -> None:
+            res = [R("verdict", "choices", {"choices": [verdict]})]
+            if option:
+                res.append(R("correct_option", "choices", {"choices": [option]}))
+            for k, v in extra.items():
+                res.append(R(k, "textarea" if k != "issues" else "choices",
+                             {"text": [v]} if k != "issues" else {"choices": v}))
+            client.create_annotation(task, res, completed_by=user, ground_truth=gt, lead_time=3.0)
+
+        a0 = sample["answer"][0]
+        ann(t[0], me, "accept", a0)
+        ann(t[0], u2, "accept", a0)
+        ann(t[1], me, "accept_with_edits", "C", question_edit="How strong is the visible defect here?")
+        ann(t[1], u2, "accept_with_edits", "C", question_edit="How strong is the visible defect?")
+        ann(t[2], me, "reject", issues=["ambiguous_question"])
+        ann(t[2], u2, "reject", issues=["image_unclear"])
+        ann(t[3], me, "accept", "A")
+        ann(t[3], u2, "reject", issues=["multiple_correct"])
+        ann(t[4], me, "accept", "A")
+        ann(t[4], u2, "reject")
+        ann(t[4], adj, "accept_with_edits", "B", gt=True,
+            options_edit="A) first fixed\nB) second fixed\nC) third fixed\nD) fourth fixed")
+        client.create_annotation(t[5], [], completed_by=me, was_cancelled=True)
+    finally:
+        client.close()
+
+    res = pull(p)
+    raw = list((p.data / "review" / "raw").glob("vqa-*.json"))
+    assert len(raw) == 1 and res.raw_export == str(raw[0])
+    assert len(json.loads(raw[0].read_text())) == 6  # every task, as received
+    m = pd.read_parquet(p.table("reviewed.parquet")).set_index("item_id")
+    st = [m.loc[i, "review_status"] for i in ids]
+    assert st == ["accepted", "edited", "rejected", "disputed", "edited", "unreviewed"]
+    assert res.status == {"accepted": 1, "edited": 2, "rejected": 1, "disputed": 1, "unreviewed": 1}
+    e = m.loc[ids[1]]
+    assert e["final_answer"] == "C" and e["final_question"] in ("How strong is the visible defect here?",
+                                                                  "How strong is the visible defect?")
+    assert list(e["final_options"]) == opts1 and e["question"] == sample["question"][1]  # pushed version kept
+    assert list(e["model_options"]) == list(sample["model_options"][1])  # and the model's original
+    adjud = m.loc[ids[4]]
+    assert adjud["adjudicated"] and adjud["final_answer"] == "B"
+    assert list(adjud["final_options"]) == ["first fixed", "second fixed", "third fixed", "fourth fixed"]
+    assert sorted(m.loc[ids[2], "review_issues"]) == ["ambiguous_question", "image_unclear"]
+    assert len(json.loads(m.loc[ids[4], "reviews"])) == 3
+    # agreement (adjudicator excluded): hand-computed nominal alpha
+    ov, sev, typ = res.agreement["overall"], res.agreement[SEV], res.agreement[TYPE]
+    assert ov["alpha_verdict"] == pytest.approx(1 - 9 * 4 / 64)  # 0.4375
+    assert ov["percent_verdict"] == pytest.approx(60.0) and ov["items_with_2plus"] == 5
+    assert ov["alpha_option"] == pytest.approx(1.0) and ov["percent_option"] == pytest.approx(100.0)
+    assert sev["alpha_verdict"] == pytest.approx(1.0)
+    assert typ["alpha_verdict"] == pytest.approx(1 - 3 * 4 / 8) and typ["percent_verdict"] == 0.0
+    assert math.isnan(typ["alpha_option"])  # no item of that criterion had two chosen options
+    adj_csv = pd.read_csv(p.data / "review" / "adjudication.csv")
+    assert set(adj_csv["item_id"]) == {ids[3], ids[4]}  # the tie and the overruled disagreement
+    ds = datasets.load_from_disk(str(p.data / "review" / "merged"))
+    assert len(ds) == 6 and "final_answer" in ds.column_names and "model_answer" in ds.column_names
+    assert res.by_criterion == [(SEV, 3, 3, 1, 1, 1), (TYPE, 3, 2, 0, 1, 0)]
+
+
+def test_push_is_idempotent_after_interruption(project: Project, label_studio: Project) -> None:
+    p = _items(project, label_studio)
+    ids = list(pd.read_parquet(p.table("sample.parquet"))["item_id"])
+    first = push(p, batch_size=2, image_mode="inline")
+    assert (first.imported, first.batches) == (6, 3)
+    again = push(p, batch_size=2, image_mode="inline")
+    assert (again.imported, again.already_on_server) == (0, 6)
+    # a push that died after the server imported a batch but before it was recorded locally
+    (p.data / "review" / "tasks_vqa.jsonl").unlink()
+    extra = pd.read_parquet(p.table("checked.parquet")).query("keep")
+    extra = extra[~extra["item_id"].isin(ids)].head(4)
+    both = pd.concat([pd.read_parquet(p.table("sample.parquet")), extra]).reset_index(drop=True)
+    both.to_parquet(p.table("sample.parquet"), index=False)
+    pid = load_state(p)["projects"]["vqa"]["id"]
+    client = connect(p)
+    try:
+        from curator.stages.review.labeling import image_ref, vqa_task
+
+        tax = p.load_taxonomy()
+        half = extra.head(2).to_dict("records")
+        client.import_tasks(pid, [vqa_task(r, tax, image_ref(p.images_root / r["image_path"], r["image_path"],
+                                                               "inline")) for r in half])
+        third = push(p, batch_size=2, image_mode="inline")
+        assert (third.imported, third.already_on_server) == (2, 8)
+        on_server = client.existing_ext_ids(pid, list(both["item_id"]))
+        assert len(on_server) == 10
+        assert client.get_project(pid)["task_number"] == 10  # no duplicate task anywhere
+    finally:
+        client.close()
+    logged = {r["ext_id"] for r in read_jsonl(p.data / "review" / "tasks_vqa.jsonl")}
+    assert logged == set(both["item_id"])
+
+
+def test_errors_are_clear_and_lose_nothing(project: Project, label_studio: Project) -> None:
+    p = _items(project, label_studio)
+    url = label_studio.ls_info.url
+    with pytest.raises(ReviewError, match="refused the token"):
+        LabelStudio(url, "not-a-valid-token").whoami()
+    with pytest.raises(ReviewError, match="cannot reach Label Studio at http://127.0.0.1:9"):
+        push(p, url="http://127.0.0.1:9")
+    good = connect(p)
+    try:
+        with pytest.raises(ReviewError, match="rejected the labeling config"):
+            good.create_project("broken", vqa_config().replace('toName="image"', 'toName="nope"', 1))
+        s = push(p, image_mode="inline")
+        state_before = (p.data / "review" / "state.json").read_text()
+        log_before = (p.data / "review" / "tasks_vqa.jsonl").read_text()
+        good._send("DELETE", f"/api/projects/{s.project_id}/")
+    finally:
+        good.close()
+    with pytest.raises(ReviewError, match="no longer exists"):
+        push(p, image_mode="inline")
+    with pytest.raises(ReviewError, match="no longer exists"):
+        pull(p)
+    assert (p.data / "review" / "state.json").read_text() == state_before
+    assert (p.data / "review" / "tasks_vqa.jsonl").read_text() == log_before
+    fresh = push(p, image_mode="inline", new_project=True)
+    assert fresh.imported == 6 and fresh.project_id != s.project_id
