@@ -417,6 +417,88 @@ def sample(by: list[str] = typer.Option(None, "--by", help="Stratum column (repe
     kv("sample", s.rows())
 
 
+# ---------------------------------------------------------------------------------- export and eval
+@app.command()
+@handled
+def export(name: str = typer.Option(None, help="Folder name under export/ (default: project name)."),
+           source: str = typer.Option(None, help="Item table (default: reviewed > sample > checked > candidates)."),
+           splits: str = typer.Option("test", help="test | dev:0.2,test:0.8 | train:0.8,test:0.2"),
+           near_duplicate_bits: int = typer.Option(6, help="Perceptual-hash distance under which images are one."),
+           include_vr: bool = typer.Option(True, help="Also export the visual-rating configuration."),
+           push_to_hub: str = typer.Option(None, help="Also push to this HF dataset repo (token: HF_TOKEN)."),
+           public: bool = typer.Option(False, help="Make the Hub repo public (default private)."),
+           seed: int = typer.Option(None, help="Split seed (default: project seed)."),
+           project: Path = ProjectOpt) -> None:
+    """Write benchmark splits: HF DatasetDict, parquet shards, dataset card, UniPercept files.
+
+    Examples:
+        curator export --splits dev:0.2,test:0.8
+        curator export --push-to-hub my-org/my-bench
+    """
+    from curator._render import kv
+    from curator.stages.export import export as run
+
+    s = run(_project(project), name=name, source=source, splits=splits, near_duplicate_bits=near_duplicate_bits,
+            include_vr=include_vr, push_to_hub=push_to_hub, public=public, seed=seed)
+    kv("export", s.rows())
+
+
+@app.command("eval")
+@handled
+def eval_(benchmark: Path = typer.Argument(None, help="Exported benchmark folder (default: export/<name>)."),
+          role: str = typer.Option("eval", help="Model role to evaluate."),
+          baseline: str = typer.Option(None, help="random (VQA and VR) or statistic (VR); needs no model."),
+          split: str = typer.Option("test", help="Split to evaluate."),
+          circular: bool = typer.Option(False, help="CircularEval: right under every option rotation."),
+          text_only: bool = typer.Option(False, help="No image (for multimodal gain / leakage)."),
+          tasks: str = typer.Option("vqa,vr", help="vqa, vr or both."),
+          plcc_logistic: bool = typer.Option(False, help="4-parameter logistic fit before PLCC."),
+          limit: int = typer.Option(None, help="Only the first N items (a trial run)."),
+          max_cost: float = typer.Option(None, help="Money cap."),
+          project: Path = ProjectOpt) -> None:
+    """Evaluate a model or a baseline on an exported benchmark; tables as markdown and JSON.
+
+    Examples:
+        curator eval --baseline random
+        curator eval --role eval --circular
+    """
+    from curator._render import RichReporter, console
+    from curator.stages.evaluate import evaluate as run
+
+    s = run(_project(project), benchmark, role=role, baseline=baseline, split=split, circular=circular,
+            text_only=text_only, tasks=tasks, plcc_logistic=plcc_logistic, limit=limit, max_cost=max_cost,
+            reporter=RichReporter())
+    from rich.markdown import Markdown
+
+    console.print(Markdown(s.markdown))
+    typer.echo(f"written to {s.out}")
+
+
+@app.command()
+@handled
+def demo(directory: Path = typer.Argument(Path("demo-out"), help="Project folder to create or reuse."),
+         max_references: int = typer.Option(6, help="scikit-image sample photographs to degrade."),
+         per_cell: int = typer.Option(12, help="Work items per (criterion, template) cell."),
+         with_review: bool = typer.Option(False, help="Also start Label Studio and push the sample."),
+         seed: int = typer.Option(0)) -> None:
+    """Run the whole pipeline offline on synthetic data: synth to export to eval.
+
+    Examples:
+        curator demo demo-out
+    """
+    from curator._render import RichReporter, console, kv
+    from curator.demo import demo as run
+
+    r = run(directory, max_references=max_references, per_cell=per_cell, with_review=with_review, seed=seed,
+            reporter=RichReporter(), on_stage=lambda name, rows: kv(name, rows))
+    from rich.markdown import Markdown
+
+    console.print(Markdown(r.evaluations["random"]))
+    typer.echo(f"benchmark: {r.benchmark} (card: {r.benchmark}/README.md)")
+    if r.review_url:
+        typer.echo(f"Label Studio: {r.review_url} (stop it with `curator review stop -p {directory}`)")
+
+
 batch_app = typer.Typer(help="OpenAI Batch / vLLM run_batch files: submit, poll, import.", no_args_is_help=True)
 app.add_typer(batch_app, name="batch")
 

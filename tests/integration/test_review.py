@@ -166,7 +166,7 @@ def test_errors_are_clear_and_lose_nothing(project: Project, label_studio: Proje
     url = label_studio.ls_info.url
     with pytest.raises(ReviewError, match="refused the token"):
         LabelStudio(url, "not-a-valid-token").whoami()
-    with pytest.raises(ReviewError, match="cannot reach Label Studio at http://127.0.0.1:9"):
+    with pytest.raises(ReviewError, match=r"cannot reach Label Studio at http://127\.0\.0\.1:9"):
         push(p, url="http://127.0.0.1:9")
     good = connect(p)
     try:

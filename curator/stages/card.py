@@ -1,0 +1,149 @@
+"""The dataset card (``README.md`` with YAML front matter) and its distribution plots."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from curator.config import Project
+from curator.tables import iter_jsonl
+
+
+def _md_table(header: list[str], rows: list[list[Any]]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(x) for x in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def construction_stats(project: Project, items: pd.DataFrame) -> dict[str, Any]:
+    """Models, prompt versions and the rejection/agreement figures of every stage that ran."""
+    stats: dict[str, Any] = {"generators": sorted(items["generator"].astype(str).unique())}
+    prov = items.get("provenance")
+    if prov is not None:
+        hashes = Counter()
+        for p in prov:
+            d = json.loads(p) if isinstance(p, str) else (p or {})
+            if d:
+                hashes[f"{d.get('prompt_id')}#{d.get('prompt_hash')}"] += 1
+        stats["prompt_versions"] = dict(hashes)
+    judged = list(iter_jsonl(project.table("judge.jsonl")))
+    if judged:
+        stats["judge_models"] = sorted({j["model"] for j in judged})
+        stats["judge_rejection_rate"] = sum(not j["keep"] for j in judged) / len(judged)
+    blind = list(iter_jsonl(project.table("blind.jsonl")))
+    if blind:
+        stats["blind_models"] = sorted({b["model"] for b in blind})
+        stats["blind_hit_rate"] = sum(bool(b["correct"]) for b in blind) / len(blind)
+    reviewed = project.table("reviewed.parquet")
+    if reviewed.exists():
+        st = pd.read_parquet(reviewed)["review_status"].value_counts()
+        done = int(st.drop("unreviewed", errors="ignore").sum())
+        if done:
+            stats["human_edit_rate"] = int(st.get("edited", 0)) / done
+            stats["human_reject_rate"] = int(st.get("rejected", 0)) / done
+    agreement = project.data / "review" / "agreement.json"
+    if agreement.exists():
+        stats["agreement"] = json.loads(agreement.read_text()).get("overall", {})
+    return stats
+
+
+def _plots(out: Path, items: pd.DataFrame) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made = []
+    for col, title in (("criterion", "Items per criterion"), ("template", "Items per template"),
+                       ("answer", "Answer letters")):
+        counts = items[col].value_counts().sort_index()
+        fig, ax = plt.subplots(figsize=(8, max(2.5, 0.28 * len(counts))))
+        ax.barh([str(i) for i in counts.index], counts.values, color="#4C72B0")
+        ax.set_title(title)
+        ax.invert_yaxis()
+        fig.tight_layout()
+        name = f"plots/{col}.png"
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        made.append(name)
+    return made
+
+
+def write_card(project: Project, out: Path, items: pd.DataFrame, vr: pd.DataFrame, tax: Any,
+               leak: dict[str, Any], fractions: dict[str, float], features: Any = None) -> Path:
+    domains = sorted(items["domain"].unique())
+    configs = [{"config_name": "vqa", "default": True,
+                "data_files": [{"split": s, "path": f"data/vqa/{s}-*.parquet"} for s in fractions]}]
+    for d in domains:
+        configs.append({"config_name": f"vqa_{d}",
+                        "data_files": [{"split": s, "path": f"data/vqa_{d}/{s}-*.parquet"} for s in fractions]})
+    if len(vr):
+        configs.append({"config_name": "vr", "data_files": [{"split": s, "path": f"data/vr/{s}-*.parquet"}
+                                                            for s in fractions]})
+    front = {"license": "other", "task_categories": ["visual-question-answering", "image-classification"],
+             "language": ["en"], "tags": ["benchmark", "multiple-choice", "image-quality", "aesthetics", "curator"],
+             "pretty_name": project.config.name, "size_categories": ["n<1K" if len(items) < 1000 else "1K<n<10K"],
+             "configs": configs}
+    if features is not None:
+        front["dataset_info"] = [{"config_name": "vqa", "features": features._to_yaml_list()}]
+    stats = construction_stats(project, items)
+    plots = _plots(out, items)
+    crit_rows = []
+    counts = items.groupby("criterion").size()
+    for c in tax.criteria():
+        n = int(counts.get(c.path, 0))
+        if n or c.domain in domains:
+            crit_rows.append([c.domain.upper(), tax.category(f"{c.domain}/{c.category}").name, c.name, f"`{c.path}`", n,
+                              c.published_items if c.published_items is not None else ""])
+    tpl = items.groupby(["domain", "template"]).size().unstack(fill_value=0)
+    letters = items["answer"].value_counts().sort_index()
+    split_rows = [[s, int((items["split"] == s).sum()), int((vr["split"] == s).sum()) if len(vr) else 0]
+                  for s in fractions]
+
+    def pct(key: str) -> str:
+        return f"{100 * stats[key]:.1f}%" if key in stats else "not run"
+
+    ag = stats.get("agreement", {})
+    body = [
+        f"# {project.config.name}", "",
+        f"A perceptual image benchmark built with curator from the `{tax.name}` v{tax.version} taxonomy. "
+        "Every item is a multiple-choice question about one image, with its domain, category, criterion and "
+        "question template; answers are letters.", "",
+        "## Splits", "", _md_table(["split", "VQA items", "VR images"], split_rows), "",
+        f"Splits are grouped by image: no image, and no near-duplicate image (perceptual-hash distance under "
+        f"{leak['threshold_bits']} bits), appears in two splits. Leakage check: "
+        f"**{'clean' if leak['clean'] else 'LEAKAGE FOUND'}** (`leakage.json`).", "",
+        "## Items per criterion", "",
+        _md_table(["domain", "category", "criterion", "path id", "items", "published (UniPercept)"], crit_rows), "",
+        "## Items per template", "",
+        _md_table(["domain", *tpl.columns.tolist()], [[d, *map(int, r)] for d, r in tpl.iterrows()]), "",
+        "## Answer letters", "", _md_table(["letter", "items"], [[k, int(v)] for k, v in letters.items()]), "",
+        "## How it was built", "",
+        _md_table(["what", "value"], [
+            ["generator(s)", ", ".join(stats["generators"])],
+            ["prompt versions", ", ".join(f"{k} ({v})" for k, v in stats.get("prompt_versions", {}).items())],
+            ["judge model(s)", ", ".join(stats.get("judge_models", [])) or "not run"],
+            ["judge rejection rate", pct("judge_rejection_rate")],
+            ["blind answerers", ", ".join(stats.get("blind_models", [])) or "not run"],
+            ["blind hit rate (text-only answers that were right)", pct("blind_hit_rate")],
+            ["human edit rate", pct("human_edit_rate")], ["human reject rate", pct("human_reject_rate")],
+            ["annotator agreement (Krippendorff alpha, verdicts)",
+             f"{ag['alpha_verdict']:.3f}" if ag and ag.get("alpha_verdict") == ag.get("alpha_verdict") else "n/a"]]),
+        "",
+        "## Distribution plots", "", *[f"![{p}]({p})" for p in plots], "",
+        "## Loading", "", "```python", "from datasets import load_dataset",
+        'ds = load_dataset("parquet", data_files={"test": "data/vqa/test-*.parquet"})', "```", "",
+        "UniPercept's evaluation code reads `unipercept/VQA/<DOMAIN>/UniPercept-Bench-<DOMAIN>.json` (image paths "
+        "relative to `unipercept/`) and `unipercept/VR/<DOMAIN>/<DATASET>/<DATASET>.json`.", "",
+        "## Taxonomy", "", tax.to_markdown().split("\n", 4)[-1],
+    ]
+    text = "---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n\n" + "\n".join(body) + "\n"
+    path = out / "README.md"
+    path.write_text(text, encoding="utf-8")
+    (out / "construction.json").write_text(json.dumps(stats, indent=1, default=str))
+    return path
