@@ -227,7 +227,7 @@ def _is_grey(path: Path) -> bool:
 
 def _job(args: tuple[str, str, str, int, str, int, str]) -> dict[str, Any]:
     ref_path, ref_id, distortion, level, region, seed, out_path = args
-    if distortion != "reference":  # the reference file already exists; never rewrite what others read
+    if distortion != "reference" and not Path(out_path).exists():  # names carry every parameter and the seed
         ref = Image.open(ref_path).convert("RGB")
         distort(ref, distortion, level, region, seed).save(out_path, "PNG", compress_level=1)
     d = DISTORTIONS.get(distortion)
@@ -317,7 +317,7 @@ def synth(project: Project, references: str | Path | None = None, *, distortions
                     rng.choice([r for r in regs if r != "whole"] or ["whole"]))
                 if region not in regs:
                     region = regs[0]
-                out = out_dir / f"{ref_id}__{d}__L{lv}__{region}.png"
+                out = out_dir / f"{ref_id}__{d}__L{lv}__{region}__s{seed}.png"
                 jobs.append((str(p), ref_id, d, lv, region, seed, str(out)))
     rep.start("synth", len(jobs))
     rows = []

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from curator._quiet import quiet
 from curator.config import Project
 from curator.engine.client import Engine, Request, Result
 from curator.engine.parsing import extract_letter, first_char_letter
@@ -133,6 +134,7 @@ def parse_score(reply: str) -> float | None:
     return v if 0 <= v <= 100 else None
 
 
+@quiet
 def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str = "eval", baseline: str | None = None,
              split: str = "test", circular: bool = False, text_only: bool = False, tasks: str = "vqa,vr",
              plcc_logistic: bool = False, limit: int | None = None, seed: int | None = None,

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from curator._quiet import quiet
 from curator.config import Project
 from curator.errors import ExportError, StageError
 from curator.records import options_text
@@ -142,6 +143,7 @@ def _vr_row(r: dict[str, Any], root: Path) -> dict[str, Any]:
             "gt_norm": _num(r.get("gt_norm")), "source": str(r.get("source") or "")}
 
 
+@quiet
 def export(project: Project, *, name: str | None = None, source: str | None = None, splits: str = "test",
            near_duplicate_bits: int = 6, include_vr: bool = True, push_to_hub: str | None = None,
            public: bool = False, seed: int | None = None) -> ExportSummary:
