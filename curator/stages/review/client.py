@@ -97,8 +97,8 @@ class LabelStudio:
     def existing_ext_ids(self, pid: int, ext_ids: list[str]) -> dict[str, int]:
         """Which of ``ext_ids`` already have a task (the server does not de-duplicate)."""
         found: dict[str, int] = {}
-        for i in range(0, len(ext_ids), 1000):
-            chunk = ext_ids[i:i + 1000]
+        for i in range(0, len(ext_ids), 200):  # the filter travels in the URL: keep it short
+            chunk = ext_ids[i:i + 200]
             query = json.dumps({"filters": {"conjunction": "and", "items": [
                 {"filter": "filter:tasks:data.ext_id", "operator": "in_list", "type": "String", "value": chunk}]}})
             page = 1

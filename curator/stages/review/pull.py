@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from curator._quiet import quiet
 from curator.config import Project
 from curator.errors import ReviewError, StageError
 from curator.stages.review.merge import STATUSES, agreement, decide, reviews_from_export
@@ -79,6 +80,7 @@ def _fetch(project: Project, kind: str, url: str | None, token: str | None) -> t
     return tasks, path
 
 
+@quiet
 def pull(project: Project, *, kind: str = "vqa", url: str | None = None, token: str | None = None,
          write: bool = True) -> PullSummary:
     """Export annotations and merge them with the pushed items.

@@ -145,7 +145,11 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
         ids = list(df["item_id"])
         tasks_log = review_dir(project) / f"tasks_{kind}.jsonl"
         known = {r["ext_id"]: r["task_id"] for r in iter_jsonl(tasks_log) if r.get("project") == pid}
-        on_server = client.existing_ext_ids(pid, ids)
+        server_n = int((client.get_project(pid) or {}).get("task_number") or 0)
+        if server_n == len(known):  # the local log accounts for every task: no need to list the server
+            on_server = {k: v for k, v in known.items() if k in set(ids)}
+        else:  # a push died between import and log, or someone else changed the project: ask the server
+            on_server = client.existing_ext_ids(pid, ids)
         missing_locally = {k: v for k, v in on_server.items() if k not in known}
         with JsonlAppender(tasks_log) as log:
             for ext, tid in missing_locally.items():  # a push that died after import, before recording
