@@ -197,3 +197,18 @@ def test_iqa_images_are_sent_as_original_bytes(project: Project, tmp_path: Path)
     assert lossless.mime == "image/png" and lossless.transformed == "lossless_png"
     decoded = Image.open(BytesIO(lossless.data)).convert("RGB")
     assert ImageChops.difference(decoded, Image.open(bmp).convert("RGB")).getbbox() is None
+
+
+def test_plan_estimates_cost_before_spending(project: Project, fake: FakeOpenAI) -> None:
+    for i in range(3):
+        save(photo(i, size=(1024, 768)), project.images_root / f"big{i}.jpg")
+    ingest(project, workers=1)
+    project = use_fake(project, fake)
+    s = plan(project, criteria=["iqa/severity/*"], per_cell=3)
+    e = s.estimate
+    assert e["model"] == "fake-generator" and e["requests"] == 3
+    # 1024x768 -> 2x2 tiles of 512 px: 85 + 4*170 = 765 image tokens per request, plus the prompt text
+    assert e["input_tokens"] > 3 * 765
+    assert e["cost_max"] == pytest.approx(e["input_tokens"] / 1e6 * 1.0 + 3 * 768 / 1e6 * 2.0)
+    assert 0 < e["cost_typical"] < e["cost_max"]
+    assert fake.log()["received"] == 0  # estimating calls nothing
