@@ -7,53 +7,20 @@ library happen inside the commands so ``curator --help`` stays instant. Errors: 
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import typer
 
-F = TypeVar("F", bound=Callable[..., Any])
+from curator._cli_common import ProjectOpt, _project, handled
 
 app = typer.Typer(help="Build human-verified perceptual image benchmarks for multimodal LLMs.",
                   no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   add_completion=False)
 taxonomy_app = typer.Typer(help="Inspect, validate and export definition taxonomies.", no_args_is_help=True)
 app.add_typer(taxonomy_app, name="taxonomy")
-
-ProjectOpt = typer.Option(Path("."), "--project", "-p", help="Project folder (holds curator.yaml).")
-
-
-def handled(fn: F) -> F:
-    """Turn curator's errors into a one-line message and exit code 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from curator.errors import CuratorError
-
-        try:
-            return fn(*args, **kwargs)
-        except CuratorError as exc:
-            from curator._render import err_console
-
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            from curator._render import err_console
-
-            err_console.print("[yellow]interrupted; finished work is saved, rerun to resume[/]")
-            raise typer.Exit(130) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _project(path: Path) -> Any:
-    from curator.config import Project
-
-    return Project.load(path)
-
 
 # --------------------------------------------------------------------------------------------- init
 @app.command()
@@ -551,7 +518,7 @@ def main() -> None:
     app()
 
 
-from curator.cli_review import review_app  # noqa: E402  (needs the helpers above)
+from curator.cli_review import review_app  # noqa: E402  (kept at the end: the review verbs are a sub-app)
 
 app.add_typer(review_app, name="review")
 

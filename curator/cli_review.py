@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from curator.cli import ProjectOpt, _project, handled
+from curator._cli_common import ProjectOpt, _project, handled
 
 review_app = typer.Typer(help="Human refinement in Label Studio: serve, push, pull, status, stop.",
                          no_args_is_help=True)

@@ -199,8 +199,8 @@ def generate(project: Project, *, backend: str = "model", role: str = "generator
     if batch_out:
         from curator.engine.batch import write_batch_file
 
-        reqs = (_request(project, tax, images, descriptions, w, ep) for w in pending)
-        n = write_batch_file(project, ep, reqs, batch_out)
+        pending_reqs = (_request(project, tax, images, descriptions, w, ep) for w in pending)
+        n = write_batch_file(project, ep, pending_reqs, batch_out)
         summary.skipped = {f"written to batch file {batch_out}": n}
         return summary
 

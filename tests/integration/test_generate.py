@@ -212,3 +212,20 @@ def test_plan_estimates_cost_before_spending(project: Project, fake: FakeOpenAI)
     assert e["cost_max"] == pytest.approx(e["input_tokens"] / 1e6 * 1.0 + 3 * 768 / 1e6 * 2.0)
     assert 0 < e["cost_typical"] < e["cost_max"]
     assert fake.log()["received"] == 0  # estimating calls nothing
+
+
+def test_api_key_never_reaches_disk_or_logs(project: Project, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    secret = "sk-SECRET-7f3a9c1e5b"
+    monkeypatch.setenv("FAKE_KEY", secret)
+    project = _setup(project, fake, n_images=2, per_cell=1)
+    fake.rules([{"match": "Question template: why", "times": 1, "status": 500}])
+    with caplog.at_level("DEBUG"):
+        generate(project)
+    assert secret not in caplog.text
+    for f in project.root.rglob("*"):
+        if f.is_file():
+            assert secret.encode() not in f.read_bytes(), f
+    for f in project.cache_dir.rglob("*"):
+        if f.is_file():
+            assert secret.encode() not in f.read_bytes(), f

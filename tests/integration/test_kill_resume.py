@@ -21,7 +21,7 @@ CONCURRENCY = 4
 
 def _cli(project: Project) -> subprocess.Popen[bytes]:
     env = {**os.environ, "FAKE_KEY": "sk-test", "CURATOR_BACKOFF_BASE": "0.01"}
-    return subprocess.Popen([sys.executable, "-m", "curator.cli", "generate", "-p", str(project.root)], env=env,
+    return subprocess.Popen([sys.executable, "-m", "curator", "generate", "-p", str(project.root)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -40,6 +40,7 @@ def test_sigkill_then_rerun(project: Project) -> None:
         deadline = time.time() + 60
         while time.time() < deadline and (not cand.exists() or len(cand.read_bytes().splitlines()) < 25):
             time.sleep(0.02)
+        assert proc.poll() is None, f"generate ended before it could be killed: {proc.stderr.read().decode()}"
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         time.sleep(0.5)  # let the server finish or drop what was in flight

@@ -126,6 +126,13 @@ def test_round_trip_consensus_and_agreement(project: Project, label_studio: Proj
     ds = datasets.load_from_disk(str(p.data / "review" / "merged"))
     assert len(ds) == 6 and "final_answer" in ds.column_names and "model_answer" in ds.column_names
     assert res.by_criterion == [(SEV, 3, 3, 1, 1, 1), (TYPE, 3, 2, 0, 1, 0)]
+    from typer.testing import CliRunner
+
+    from curator.cli import app
+
+    out = CliRunner().invoke(app, ["review", "status", "-p", str(p.root)], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert SEV in out.output and "3/3" in out.output and "2/3" in out.output
 
 
 def test_push_is_idempotent_after_interruption(project: Project, label_studio: Project) -> None:
