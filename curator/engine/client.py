@@ -368,9 +368,9 @@ class Engine:
                     continue
                 try:
                     res = await self.call(req)
+                    await handle(item, res)  # a repair call inside may hit the stop too
                 except _Stop:
                     return
-                await handle(item, res)
                 self.stats.completed += 1
                 self.reporter.advance(1, cost=f"${self.stats.cost:.3f}", hits=self.stats.cache_hits)
 
