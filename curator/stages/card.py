@@ -42,7 +42,7 @@ def construction_stats(project: Project, items: pd.DataFrame) -> dict[str, Any]:
     reviewed = project.table("reviewed.parquet")
     if reviewed.exists():
         st = pd.read_parquet(reviewed)["review_status"].value_counts()
-        done = int(st.drop("unreviewed", errors="ignore").sum())
+        done = int(st.reindex(["accepted", "edited", "rejected"], fill_value=0).sum())  # decided items
         if done:
             stats["human_edit_rate"] = int(st.get("edited", 0)) / done
             stats["human_reject_rate"] = int(st.get("rejected", 0)) / done
@@ -132,6 +132,7 @@ def write_card(project: Project, out: Path, items: pd.DataFrame, vr: pd.DataFram
             ["blind answerers", ", ".join(stats.get("blind_models", [])) or "not run"],
             ["blind hit rate (text-only answers that were right)", pct("blind_hit_rate")],
             ["human edit rate", pct("human_edit_rate")], ["human reject rate", pct("human_reject_rate")],
+            ["(rates over items people decided: accepted, edited or rejected)", ""],
             ["annotator agreement (Krippendorff alpha, verdicts)",
              f"{ag['alpha_verdict']:.3f}" if ag and ag.get("alpha_verdict") == ag.get("alpha_verdict") else "n/a"]]),
         "",

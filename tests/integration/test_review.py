@@ -133,6 +133,19 @@ def test_round_trip_consensus_and_agreement(project: Project, label_studio: Proj
     out = CliRunner().invoke(app, ["review", "status", "-p", str(p.root)], env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output
     assert SEV in out.output and "3/3" in out.output and "2/3" in out.output
+    # export takes the reviewed table: only accepted and edited items, with the humans' final fields
+    from curator.stages.export import export
+
+    ex = export(p)
+    assert ex.source.endswith("reviewed.parquet") and ex.vqa == {"test": 3}
+    hf = datasets.load_from_disk(str(p.export_dir / p.config.name / "hf" / "vqa"))["test"]
+    got = {r["id"]: r for r in hf}
+    assert set(got) == {ids[0], ids[1], ids[4]}
+    assert got[ids[1]]["answer"] == "C" and got[ids[1]]["review_status"] == "edited"
+    assert got[ids[4]]["options"] == ["first fixed", "second fixed", "third fixed", "fourth fixed"]
+    assert got[ids[4]]["model_options"] == list(sample["model_options"][4])
+    card = (p.export_dir / p.config.name / "README.md").read_text()
+    assert "| human edit rate | 50.0% |" in card and "| human reject rate | 25.0% |" in card
 
 
 def test_push_is_idempotent_after_interruption(project: Project, label_studio: Project) -> None:
