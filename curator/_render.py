@@ -32,7 +32,7 @@ class RichReporter:
         self.finish()
         self._progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-            TextColumn("{task.speed:.1f}/s" if False else "[cyan]{task.fields[rate]}"),
+            TextColumn("[cyan]{task.fields[rate]}"),
             TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[extra]}"),
             console=err_console, transient=False)
         self._progress.start()

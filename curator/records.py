@@ -151,7 +151,3 @@ class Review:
 def options_text(options: list[str]) -> str:
     """The inline ``A. …`` option block UniPercept's evaluation code expects inside the question."""
     return "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
-
-
-def letter_index(letter: str) -> int:
-    return LETTERS.index(letter.strip().upper())
