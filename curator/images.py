@@ -33,6 +33,15 @@ REJECT_REASONS = {
 }
 
 
+_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*",
+               b"\x00\x00\x00\x0cjP  ", b"\xff\x4f\xff\x51")
+
+
+def has_image_signature(data: bytes) -> bool:
+    """True when the bytes start like a known image format (so a decode failure means *corrupt*)."""
+    return data.startswith(_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+
+
 def analysis_image(img: Image.Image) -> Image.Image:
     """An 8-bit RGB/L view of any mode (16-bit, CMYK, palette, alpha) for hashing and statistics."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
@@ -84,6 +93,8 @@ def inspect_image(path: str, rel: str) -> dict[str, Any]:
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
         if isinstance(exc, Image.DecompressionBombError):
             return bad("decompression_bomb", str(exc))
+        if has_image_signature(data):  # the header says image; the data after it is what is broken
+            return bad("corrupt", f"{type(exc).__name__}: {exc}")
         return bad("not_an_image")
     except Image.DecompressionBombWarning as exc:
         return bad("decompression_bomb", str(exc))

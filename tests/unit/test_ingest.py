@@ -32,7 +32,7 @@ def _bad_folder(root: Path, outside: Path) -> dict[str, str]:
     (root / "bad" / "notes.png").write_text("this is not a png\n")
     full = jpeg_bytes(photo(7, size=(256, 256)))
     (root / "bad" / "truncated.jpg").write_bytes(full[: len(full) // 2])
-    (root / "bad" / "garbage.jpg").write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(2000))
+    (root / "bad" / "garbage.jpg").write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(2000))  # random: any tail is corrupt
     bomb = Image.new("L", (10000, 10000))  # 100 MP > Pillow's 89 MP limit; PNG compresses it to ~100 kB
     bomb.save(root / "bad" / "bomb.png")
     (root / "dup").mkdir()
