@@ -169,7 +169,8 @@ def test_batch_file_round_trip(project: Project, fake: FakeOpenAI, tmp_path: Pat
     with out.open("w") as fh:
         for i, x in enumerate(lines):
             obj = instance(x["body"]["response_format"]["json_schema"]["schema"], i)
-            obj["question"] = "What, which, how or why is it?"  # fits every template's stem rule
+            polar = "Question template: yes_no" in json.dumps(x["body"])  # a yes_no item must be a yes/no question
+            obj["question"] = "Is it what, which, how or why?" if polar else "What, which, how or why is it?"
             content = json.dumps(obj)
             fh.write(json.dumps({"custom_id": x["custom_id"], "response": {"status_code": 200, "body": {
                 "choices": [{"message": {"content": content}, "finish_reason": "stop"}],
