@@ -92,8 +92,10 @@ def prompt_hash(template: str) -> str:
 # ------------------------------------------------------------------------------------- validation
 _ENUMERATOR = re.compile(r"^\s*(?:\(\s*(?P<p>[A-Ha-h1-8])\s*\)|(?P<d>[A-Ha-h1-8])\s*[.):])\s+")
 _STEM = {"what": "what", "which": "which", "how": "how", "why": "why"}
-_POLAR = frozenset("is are am was were does do did can could has have had will would shall should may might must "
-                   "isn't aren't doesn't don't didn't can't hasn't haven't wasn't weren't".split())
+_POLAR = frozenset({
+    "is", "are", "am", "was", "were", "does", "do", "did", "can", "could", "has", "have", "had", "will", "would",
+    "shall", "should", "may", "might", "must", "isn't", "aren't", "doesn't", "don't", "didn't", "can't", "hasn't",
+    "haven't", "wasn't", "weren't"})
 
 
 def strip_enumerator(option: str, position: int) -> str:

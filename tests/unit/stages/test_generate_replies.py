@@ -12,7 +12,7 @@ SEVERITY = ["None", "Slight", "Obvious"]
 def test_level_answer_is_read_against_the_models_own_option_order() -> None:
     reply = {"question": "How severe is the blur?", "options": ["Obvious", "Slight", "None"], "answer": "A",
              "rationale": "edges are smeared"}
-    q, opts, letter, _ = validate_reply(reply, "level", SEVERITY)
+    _q, opts, letter, _ = validate_reply(reply, "level", SEVERITY)
     assert opts == SEVERITY and opts[ord(letter) - 65] == "Obvious"
 
 
