@@ -130,6 +130,8 @@ def ingest(source: str = typer.Argument(None, help="Images folder (default: imag
            license: str = typer.Option(None, help="License stored per image."),
            hf_image_col: str = typer.Option("image", help="Image column of an HF dataset."),
            hf_split: str = typer.Option(None, help="Split of an HF dataset."),
+           score_domain: str = typer.Option(None, help="Taxonomy domain the scores rate: iqa, iaa, ista (presets "
+                                                       "set their own)."),
            workers: int = typer.Option(None, help="Decoding processes (default: all cores)."),
            project: Path = ProjectOpt) -> None:
     """Build the images table from a folder, a label file or an HF dataset.
@@ -144,7 +146,7 @@ def ingest(source: str = typer.Argument(None, help="Images folder (default: imag
 
     s = run(_project(project), source, labels=labels, preset=preset, path_col=path_col, score_cols=score_col or None,
             scale=scale, source_name=source_name, license=license, hf_image_col=hf_image_col, hf_split=hf_split,
-            workers=workers, reporter=RichReporter())
+            score_domain=score_domain, workers=workers, reporter=RichReporter())
     kv("ingest", s.rows())
     if s.rejected:
         import pandas as pd
@@ -391,6 +393,8 @@ def export(name: str = typer.Option(None, help="Folder name under export/ (defau
            source: str = typer.Option(None, help="Item table (default: reviewed > sample > checked > candidates)."),
            splits: str = typer.Option("test", help="test | dev:0.2,test:0.8 | train:0.8,test:0.2"),
            near_duplicate_bits: int = typer.Option(6, help="Perceptual-hash distance under which images are one."),
+           group_by: list[str] = typer.Option(None, "--group-by", help="Label column whose equal values keep images "
+                                                                      "in one split (e.g. scene); repeatable."),
            include_vr: bool = typer.Option(True, help="Also export the visual-rating configuration."),
            push_to_hub: str = typer.Option(None, help="Also push to this HF dataset repo (token: HF_TOKEN)."),
            public: bool = typer.Option(False, help="Make the Hub repo public (default private)."),
@@ -400,13 +404,14 @@ def export(name: str = typer.Option(None, help="Folder name under export/ (defau
 
     Examples:
         curator export --splits dev:0.2,test:0.8
+        curator export --splits dev:0.2,test:0.8 --group-by scene_id
         curator export --push-to-hub my-org/my-bench
     """
     from curator._render import kv
     from curator.stages.export import export as run
 
     s = run(_project(project), name=name, source=source, splits=splits, near_duplicate_bits=near_duplicate_bits,
-            include_vr=include_vr, push_to_hub=push_to_hub, public=public, seed=seed)
+            group_by=group_by or None, include_vr=include_vr, push_to_hub=push_to_hub, public=public, seed=seed)
     kv("export", s.rows())
 
 

@@ -84,6 +84,28 @@ def _scan_folder(root: Path) -> tuple[list[tuple[str, str]], list[dict[str, Any]
     return found, rejects
 
 
+def image_location(root: Path, rel: str, images_root: Path) -> str:
+    """Where later stages find an image: relative to ``images_root`` when inside it, else absolute.
+
+    Stages resolve it as ``images_root / location`` (an absolute location stays absolute), so a
+    folder ingested from anywhere works through every stage, and the project stays relocatable
+    when its images live under ``images_root``.
+    """
+    full = (root / rel).resolve()
+    try:
+        return full.relative_to(images_root.resolve()).as_posix()
+    except ValueError:
+        return full.as_posix()
+
+
+def _root_text(root: Path, project: Project) -> str:
+    """The source folder as stored: relative to the project when inside it, else absolute."""
+    try:
+        return root.resolve().relative_to(project.root).as_posix() or "."
+    except ValueError:
+        return root.resolve().as_posix()
+
+
 def _parse_scale(scale: str | None) -> tuple[float, float] | None:
     if not scale:
         return None
@@ -97,7 +119,7 @@ def _parse_scale(scale: str | None) -> tuple[float, float] | None:
 
 
 def _label_frame(labels: Path, preset: str | None, path_col: str, score_cols: list[str] | None,
-                 scale: str | None) -> tuple[pd.DataFrame, dict[str, tuple[float, float] | None], str, str]:
+                 scale: str | None) -> tuple[pd.DataFrame, dict[str, tuple[float, float] | None], str, str, str]:
     if preset:
         if preset not in PRESETS:
             raise IngestError(f"unknown preset {preset!r}; known: {', '.join(sorted(PRESETS))}")
@@ -110,7 +132,7 @@ def _label_frame(labels: Path, preset: str | None, path_col: str, score_cols: li
         if missing:
             raise IngestError(f"{labels}: not a {pr.source} label file: missing column(s) {missing}; "
                               f"found {list(df.columns)[:12]}")
-        return df, scales, pr.source, pr.license
+        return df, scales, pr.source, pr.license, pr.domain
     df = read_any(labels)
     if path_col not in df.columns:
         raise IngestError(f"{labels}: no path column {path_col!r} (columns: {list(df.columns)[:12]}); "
@@ -121,7 +143,7 @@ def _label_frame(labels: Path, preset: str | None, path_col: str, score_cols: li
     if bad:
         raise IngestError(f"{labels}: score column(s) {bad} not found (columns: {list(df.columns)[:12]})")
     sc = _parse_scale(scale)
-    return df, {c: sc for c in cols}, labels.stem, ""
+    return df, {c: sc for c in cols}, labels.stem, "", ""
 
 
 def _score_fields(row: dict[str, Any], scales: dict[str, tuple[float, float] | None],
@@ -183,8 +205,8 @@ def _materialize_hf(project: Project, ref: str, image_col: str, split: str | Non
 def ingest(project: Project, source: str | Path | None = None, *, labels: str | Path | None = None,
            preset: str | None = None, path_col: str = "path", score_cols: list[str] | None = None,
            scale: str | None = None, source_name: str | None = None, license: str | None = None,
-           hf_image_col: str = "image", hf_split: str | None = None, workers: int | None = None,
-           reporter: Reporter | None = None) -> IngestSummary:
+           hf_image_col: str = "image", hf_split: str | None = None, score_domain: str | None = None,
+           workers: int | None = None, reporter: Reporter | None = None) -> IngestSummary:
     """Build or extend the images table.
 
     Args:
@@ -200,6 +222,8 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
         license: licence string stored per image.
         hf_image_col: image column of an HF dataset source.
         hf_split: split of an HF dataset source.
+        score_domain: the taxonomy domain the scores rate (``iqa``, ``iaa``, ``ista``); a preset sets
+            its own. It decides the VR configuration and prompt of the exported ratings.
         workers: decoding processes (default: all cores).
         reporter: progress events.
     """
@@ -217,15 +241,23 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
             raise IngestError(f"{root}: not a folder of images")
         src_name = src_name or root.name
     root = root.resolve()
+    domain = score_domain or ""
     if labels is not None:
-        frame, scales, ds_name, ds_lic = _label_frame(Path(labels), preset, path_col, score_cols, scale)
+        frame, scales, ds_name, ds_lic, ds_domain = _label_frame(Path(labels), preset, path_col, score_cols, scale)
         src_name = source_name or ds_name
         lic = license or ds_lic
+        domain = score_domain or ds_domain
+    if domain:
+        known = [d.id for d in project.load_taxonomy().domains]
+        if domain not in known:
+            raise IngestError(f"--score-domain {domain!r} is not a domain of the taxonomy ({', '.join(known)})")
 
     table = project.table(IMAGES_TABLE)
-    existing = pd.read_parquet(table) if table.exists() else pd.DataFrame()
-    known_paths = set(existing["path"]) if len(existing) else set()
-    known_ids = dict(zip(existing["image_id"], existing["path"], strict=True)) if len(existing) else {}
+    existing = _with_locations(pd.read_parquet(table), project) if table.exists() else pd.DataFrame()
+    images_root = project.images_root
+    known_files = set(existing["file"]) if len(existing) else set()
+    known_ids = dict(zip(existing["image_id"], existing["file"], strict=True)) if len(existing) else {}
+    root_text = _root_text(root, project)
 
     rejects: list[dict[str, Any]] = []
     label_rows: dict[str, dict[str, Any]] = {}
@@ -248,7 +280,7 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
         todo, rejects = _scan_folder(root)
 
     summary = IngestSummary(scanned=len(todo) + len(rejects))
-    fresh = [(a, r) for a, r in todo if r not in known_paths]
+    fresh = [(a, r) for a, r in todo if image_location(root, r, images_root) not in known_files]
     summary.already_present = len(todo) - len(fresh)
     rep.start("ingest", len(fresh))
     new_rows: list[dict[str, Any]] = []
@@ -268,10 +300,12 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
             lab = label_rows.get(res["path"], {})
             meta = {k: v for k, v in lab.items() if k not in ("path", "scores", "score", "score_name", "score_min",
                                                                 "score_max", "score_norm") and k not in scales}
-            new_rows.append({**res, "source": src_name, "license": lic,
+            new_rows.append({**res, "root": root_text, "file": image_location(root, res["path"], images_root),
+                             "source": src_name, "license": lic,
                              "score": lab.get("score"), "score_name": lab.get("score_name", ""),
                              "score_min": lab.get("score_min"), "score_max": lab.get("score_max"),
                              "score_norm": lab.get("score_norm"), "scores": lab.get("scores", "{}"),
+                             "score_domain": domain if lab.get("score") is not None else "",
                              "meta": json.dumps(meta, default=str)})
     rep.finish()
 
@@ -294,8 +328,15 @@ def _write_rejects(project: Project, rejects: list[dict[str, Any]]) -> None:
     write_parquet(path, both)
 
 
+def _with_locations(df: pd.DataFrame, project: Project) -> pd.DataFrame:
+    """Tables written before sources were recorded: their paths are relative to ``images_root``."""
+    if len(df) and "file" not in df.columns:
+        df = df.assign(root=_root_text(project.images_root, project), file=df["path"])
+    return df
+
+
 def load_images(project: Project) -> pd.DataFrame:
-    """The images table, or a clear error naming the command that builds it."""
+    """The images table (``file`` is where stages find each image), or a clear error naming the command that builds it."""
     from curator.tables import read_table
 
-    return read_table(project.table(IMAGES_TABLE))
+    return _with_locations(read_table(project.table(IMAGES_TABLE)), project)

@@ -38,6 +38,8 @@ class Preset:
     read: Callable[[Path], pd.DataFrame]
     scales: dict[str, tuple[float, float] | None] = field(default_factory=dict)
     license: str = ""
+    domain: str = "iqa"
+    """The taxonomy domain its scores rate (KonIQ rates quality, AVA aesthetics)."""
 
 
 def read_any(path: Path) -> pd.DataFrame:
@@ -110,6 +112,6 @@ PRESETS: dict[str, Preset] = {
                                            "Colorfulness": (0.0, 100.0), "Contrast": (0.0, 100.0),
                                            "Noisiness": (0.0, 100.0), "Sharpness": (0.0, 100.0)}),
     "kadid10k": Preset("kadid10k", "KADID-10k", _kadid, {"dmos": (1.0, 5.0)}),
-    "ava": Preset("ava", "AVA", _ava, {"mean_score": (1.0, 10.0)}),
+    "ava": Preset("ava", "AVA", _ava, {"mean_score": (1.0, 10.0)}, domain="iaa"),
     "pipal": Preset("pipal", "PIPAL", _pipal, {"elo": None}),
 }

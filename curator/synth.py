@@ -335,6 +335,7 @@ def synth(project: Project, references: str | Path | None = None, *, distortions
     labels = project.table("synth_labels.jsonl")
     labels.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     ing = ingest(project, project.images_root, labels=labels, score_cols=["synthetic_quality"], scale="0:100",
-                 source_name="synthetic", license="derived from the reference images' licence", workers=workers)
+                 source_name="synthetic", license="derived from the reference images' licence", score_domain="iqa",
+                 workers=workers)
     return SynthSummary(references=len(refs), images=len(rows), ingested=ing.ingested, labels=str(labels),
                         by_distortion=Counter(r["distortion"] for r in rows))

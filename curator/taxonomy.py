@@ -100,6 +100,8 @@ class Domain:
     abbr: str
     definition: str
     categories: tuple[Category, ...]
+    rating_aspect: str = ""
+    """What a 0–100 rating of this domain rates ("quality", "aesthetics" …): the VR prompt's word."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -405,7 +407,9 @@ def _build(src: Path, data: LineDict, base: Taxonomy | None) -> Taxonomy:
                 criteria=tuple(centry["crits"].values())))
         domains.append(Domain(
             id=did, name=raw.get("name") or old.name, abbr=raw.get("abbr") or (old.abbr if old else did.upper()),
-            definition=" ".join((raw.get("definition") or old.definition).split()), categories=tuple(cats)))
+            definition=" ".join((raw.get("definition") or old.definition).split()), categories=tuple(cats),
+            rating_aspect=str(raw.get("rating_aspect") or (old.rating_aspect if old else "")
+                              or raw.get("name") or old.name).strip().lower()))
     return Taxonomy(
         name=str(data.get("name") or (base.name + "+ext" if base else src.stem)),
         version=str(data.get("version") or (base.version if base else "0")),

@@ -74,8 +74,44 @@ def _plots(out: Path, items: pd.DataFrame) -> list[str]:
     return made
 
 
+def _priors_section(priors: dict[str, Any] | None) -> list[str]:
+    from curator.stages.priors import baseline_rows
+
+    if not priors:
+        return []
+    flagged = priors["flagged"]
+    verdict = (f"**Flagged: {', '.join(flagged)}** — a guesser that never sees the image beats random by more than "
+               f"{priors['margin_points']:.0f} points there." if flagged else
+               f"No template's text-only prior beats random by more than {priors['margin_points']:.0f} points.")
+    return ["## Text-only priors (accuracy %, no image)", "",
+            "What a guesser gets from the wording alone, per split and template: the majority answer text, the "
+            "longest option, and the most frequent correct letter, each told this split's answer statistics "
+            "(an upper bound of what such a prior exploits), next to random (1/k).", "",
+            _md_table(["split", "template", "items", "random", "majority answer", "longest option", "position",
+                       "flag"], baseline_rows(priors)), "", verdict, ""]
+
+
+def _unipercept_section(files: list[str] | None) -> list[str]:
+    if not files:
+        return []
+    vqa = [f for f in files if "/VQA/" in f]
+    example = next((f for f in vqa if f.endswith("-test.json")), vqa[0] if vqa else "")
+    return ["## UniPercept's evaluation scripts", "",
+            "`unipercept/benchmark/` mirrors the `benchmark/` folder of a UniPercept checkout: one VQA file per domain "
+            "and split (`benchmark/VQA/<DOM>/UniPercept-Bench-<DOM>-<split>.json`, images in `images/` beside it, "
+            "named by content hash) and one VR dataset per domain and split (`benchmark/VR/<DOM>/<DATASET>-<split>/`). "
+            "Image paths are relative to the checkout's root, the folder the official scripts run in:", "",
+            "```bash", "cp -r unipercept/benchmark /path/to/UniPercept/    # merge into the checkout",
+            "cd /path/to/UniPercept",
+            f"python src/eval/eval_vqa.py --input_json {example} --model_path ckpt/unipercept \\",
+            "    --model_name unipercept --output_json results/vqa/curator-test_unipercept.json", "```", "",
+            "Files: " + ", ".join(f"`{f}`" for f in files[:12]) + (" …" if len(files) > 12 else ""), ""]
+
+
 def write_card(project: Project, out: Path, items: pd.DataFrame, vr: pd.DataFrame, tax: Any,
-               leak: dict[str, Any], fractions: dict[str, float], features: Any = None) -> Path:
+               leak: dict[str, Any], fractions: dict[str, float], features: Any = None,
+               priors: dict[str, Any] | None = None, unipercept: list[str] | None = None,
+               vr_skipped: dict[str, int] | None = None) -> Path:
     domains = sorted(items["domain"].unique())
     configs = [{"config_name": "vqa", "default": True,
                 "data_files": [{"split": s, "path": f"data/vqa/{s}-*.parquet"} for s in fractions]}]
@@ -115,14 +151,21 @@ def write_card(project: Project, out: Path, items: pd.DataFrame, vr: pd.DataFram
         "Every item is a multiple-choice question about one image, with its domain, category, criterion and "
         "question template; answers are letters.", "",
         "## Splits", "", _md_table(["split", "VQA items", "VR images"], split_rows), "",
-        f"Splits are grouped by image: no image, and no near-duplicate image (perceptual-hash distance under "
-        f"{leak['threshold_bits']} bits), appears in two splits. Leakage check: "
-        f"**{'clean' if leak['clean'] else 'LEAKAGE FOUND'}** (`leakage.json`).", "",
+        "Splits are drawn by group of related images, jointly for VQA and VR: images that share a reference "
+        f"or a group column ({', '.join(f'`{c}`' for c in leak.get('group_columns', [])) or 'none present'}) or "
+        f"whose perceptual hashes differ in fewer than {leak['threshold_bits']} bits are one group, and a group "
+        "lies in exactly one split. Recomputed from the images table (`leakage.json`): "
+        f"**{leak.get('shared_groups', 0)} groups and {leak.get('shared_images', 0)} images shared across splits, "
+        f"{leak.get('near_duplicate_pairs', 0)} near-duplicate pairs** "
+        f"({'clean' if leak['clean'] else 'LEAKAGE FOUND'}).", "",
+        *([f"VR images left out: {', '.join(f'{v} ({k})' for k, v in vr_skipped.items())}.", ""]
+          if vr_skipped else []),
         "## Items per criterion", "",
         _md_table(["domain", "category", "criterion", "path id", "items", "published (UniPercept)"], crit_rows), "",
         "## Items per template", "",
         _md_table(["domain", *tpl.columns.tolist()], [[d, *map(int, r)] for d, r in tpl.iterrows()]), "",
         "## Answer letters", "", _md_table(["letter", "items"], [[k, int(v)] for k, v in letters.items()]), "",
+        *_priors_section(priors),
         "## How it was built", "",
         _md_table(["what", "value"], [
             ["generator(s)", ", ".join(stats["generators"])],
@@ -139,8 +182,7 @@ def write_card(project: Project, out: Path, items: pd.DataFrame, vr: pd.DataFram
         "## Distribution plots", "", *[f"![{p}]({p})" for p in plots], "",
         "## Loading", "", "```python", "from datasets import load_dataset",
         'ds = load_dataset("parquet", data_files={"test": "data/vqa/test-*.parquet"})', "```", "",
-        "UniPercept's evaluation code reads `unipercept/VQA/<DOMAIN>/UniPercept-Bench-<DOMAIN>.json` (image paths "
-        "relative to `unipercept/`) and `unipercept/VR/<DOMAIN>/<DATASET>/<DATASET>.json`.", "",
+        *_unipercept_section(unipercept),
         "## Taxonomy", "", tax.to_markdown().split("\n", 4)[-1],
     ]
     text = "---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n\n" + "\n".join(body) + "\n"

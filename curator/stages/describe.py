@@ -179,7 +179,7 @@ def describe(project: Project, *, role: str = "describe", limit: int | None = No
 
     def build(img: dict[str, Any]) -> Request:
         return Request(messages=[{"role": "user", "content": [
-            {"type": "text", "text": prompt}, image_part({**img, "image_path": img["path"]}, project, "ista")]}],
+            {"type": "text", "text": prompt}, image_part({**img, "image_path": img["file"]}, project, "ista")]}],
             schema=schema, schema_name="ista_annotation")
 
     async def handle(eng: Engine, img: dict[str, Any], res: Result) -> None:
@@ -196,7 +196,7 @@ def describe(project: Project, *, role: str = "describe", limit: int | None = No
                        "detail": str(exc), "raw": res.content})
             summary.rejected["invalid_reply"] += 1
             return
-        out.write({"image_id": img["image_id"], "image_path": img["path"], "annotation": ann, "flags": flags,
+        out.write({"image_id": img["image_id"], "image_path": img["file"], "annotation": ann, "flags": flags,
                    "ista_score": ista_score(ann, weights), "model": ep.model, "prompt_hash": phash,
                    "cache_key": res.key})
         summary.written += 1

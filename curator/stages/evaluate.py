@@ -30,7 +30,6 @@ from curator.progress import Reporter
 from curator.prompts import render
 from curator.records import LETTERS, options_text
 
-ASPECT = {"iaa": "aesthetics", "iqa": "quality", "ista": "structure and texture richness"}
 GROUPS = ("domain", "category", "criterion", "template")
 
 
@@ -103,8 +102,11 @@ def vr_metrics(df: pd.DataFrame, logistic: bool = False) -> dict[str, Any]:
         res["datasets"][str(ds_name)] = m
         dom = str(part["domain"].iloc[0])
         res["domains"].setdefault(dom, []).append(m)
-    res["domains"] = {d: {"srcc": float(np.nanmean([m["srcc"] for m in ms])) if ms else math.nan,
-                          "plcc": float(np.nanmean([m["plcc"] for m in ms])) if ms else math.nan}
+    def mean(values: list[float]) -> float:
+        valid = [v for v in values if not math.isnan(v)]
+        return float(np.mean(valid)) if valid else math.nan
+
+    res["domains"] = {d: {"srcc": mean([m["srcc"] for m in ms]), "plcc": mean([m["plcc"] for m in ms])}
                       for d, ms in res["domains"].items()}
     return res
 
@@ -159,7 +161,7 @@ def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str
     else:
         ep = project.endpoint(role)
         run = ep.model.replace("/", "__") + ("-text-only" if text_only else "") + ("-circular" if circular else "")
-    out = bench / "eval" / run
+    out = bench / "eval" / f"{run}-{split}"  # one folder per run *and* split: a dev run never overwrites test
     out.mkdir(parents=True, exist_ok=True)
     summary = EvalSummary(run=run, out=str(out))
     preds: list[dict[str, Any]] = []
@@ -171,8 +173,9 @@ def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str
         preds += [{**p, "task": "vqa"} for p in vqa_preds.to_dict("records")]
         summary.vqa = {"robust": accuracy_tables(vqa_preds, "correct"),
                        "official_first_char": accuracy_tables(vqa_preds, "correct_official"),
-                       "random_guess_expected": round(100.0 * float((1.0 / df["options"].map(len)).mean()), 2)}
-        summary.gain = _gain(bench, run, summary.vqa["robust"]["overall"], df)
+                       "random_guess_expected": random_expectation(df["options"].map(len), circular),
+                       "circular": circular}
+        summary.gain = _gain(bench, run, split, summary.vqa["robust"]["overall"], df)
     if "vr" in kinds and (bench / "hf" / "vr").exists():
         df = load_split(bench, "vr", split)
         if limit:
@@ -188,6 +191,16 @@ def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str
     summary.markdown = scores_markdown(summary)
     (out / "scores.md").write_text(summary.markdown)
     return summary
+
+
+def random_expectation(n_options: pd.Series, circular: bool) -> float:
+    """Expected accuracy (%) of uniform guessing: 1/k per item, or (1/k)^k under CircularEval.
+
+    Under CircularEval an item counts only when every one of its k rotations is answered right,
+    and independent guesses manage that with probability (1/k)^k.
+    """
+    k = n_options.astype(float)
+    return round(100.0 * float(((1.0 / k) ** k if circular else 1.0 / k).mean()), 2)
 
 
 def _jsonable(o: Any) -> Any:
@@ -232,15 +245,21 @@ def _vqa(project: Project, bench: Path, df: pd.DataFrame, baseline: str | None, 
 
         run_stage(project, ep, jobs, build, handle, total=len(jobs), description="eval vqa", max_cost=max_cost,
                   reporter=reporter)
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for j in jobs:
+        by_id.setdefault(j["id"], []).append(j)
     rows = []
     for r in df.to_dict("records"):
-        rots = [j for j in jobs if j["id"] == r["id"]]
+        rots = by_id[r["id"]]
         robust = [extract_letter(replies.get((j["id"], j["rot"]), ""), j["options"]) for j in rots]
         official = [first_char_letter(replies.get((j["id"], j["rot"]), "")) for j in rots]
         rows.append({"id": r["id"], **{g: r[g] for g in GROUPS}, "answer": r["answer"],
                      "reply": replies.get((r["id"], 0), ""), "pred": robust[0], "pred_official": official[0],
                      "correct": all(p == j["answer"] for p, j in zip(robust, rots, strict=True)),
                      "correct_official": all(p == j["answer"] for p, j in zip(official, rots, strict=True)),
+                     "rotations": [{"rotation": j["rot"], "options": j["options"], "answer": j["answer"],
+                                    "reply": replies.get((j["id"], j["rot"]), ""), "pred": p, "pred_official": o}
+                                   for j, p, o in zip(rots, robust, official, strict=True)],
                      "blind_hits": r.get("blind_hits"), "blind_k": r.get("blind_k")})
     return pd.DataFrame(rows)
 
@@ -271,12 +290,13 @@ def _vr(project: Project, bench: Path, df: pd.DataFrame, baseline: str | None, r
 
     ep = project.endpoint(role)
     replies: dict[str, str] = {}
+    aspect = {d.id: d.rating_aspect for d in project.load_taxonomy().domains}
 
     def build(r: dict[str, Any]) -> Request:
         path = str(_image_file(bench, r))
         part = image_part({"image_path": path, "image_id": r["image_id"]}, project, r["domain"])
         part["path"] = path
-        text = render("eval_vr.j2", aspect=ASPECT.get(r["domain"], "quality"))
+        text = render("eval_vr.j2", aspect=aspect.get(r["domain"]) or r["domain"])
         return Request(messages=[{"role": "user", "content": [{"type": "text", "text": text}, part]}],
                        params={"max_tokens": 16})
 
@@ -290,10 +310,10 @@ def _vr(project: Project, bench: Path, df: pd.DataFrame, baseline: str | None, r
     return df
 
 
-def _gain(bench: Path, run: str, acc: float, df: pd.DataFrame) -> dict[str, float]:
-    """MG and ML when both an image run and a text-only run of the same model exist."""
+def _gain(bench: Path, run: str, split: str, acc: float, df: pd.DataFrame) -> dict[str, float]:
+    """MG and ML when both an image run and a text-only run of the same model exist (same split)."""
     base = run.replace("-text-only", "")
-    other = bench / "eval" / (base + "-text-only" if run == base else base) / "scores.json"
+    other = bench / "eval" / f"{base + '-text-only' if run == base else base}-{split}" / "scores.json"
     if run.startswith("baseline") or not other.exists():
         return {}
     o = json.loads(other.read_text())["vqa"]["robust"]["overall"]
@@ -314,7 +334,8 @@ def scores_markdown(s: EvalSummary) -> str:
         for g in GROUPS:
             for k, v in r[g].items():
                 lines.append(f"| {g} | {k} | {v:.2f} | {o[g].get(k, float('nan')):.2f} |")
-        lines += ["", f"Random-guess expectation: {s.vqa['random_guess_expected']:.2f}% over {r['n']} items.", ""]
+        rule = " (CircularEval: (1/k)^k per item)" if s.vqa.get("circular") else " (1/k per item)"
+        lines += ["", f"Random-guess expectation: {s.vqa['random_guess_expected']:.2f}%{rule} over {r['n']} items.", ""]
     if s.gain:
         lines += ["## Multimodal gain and leakage", "", "| metric | value |", "|---|---|"]
         lines += [f"| {k} | {v:.2f} |" for k, v in s.gain.items()] + [""]

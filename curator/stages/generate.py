@@ -341,7 +341,7 @@ def _request(project: Project, tax: Taxonomy, images: dict[str, dict[str, Any]],
     prompt = build_prompt(tax, c, w["template"], grounding_text(meta, descriptions.get(w["image_id"])))
     scale = tax.scale_for(c)
     content = [{"type": "text", "text": prompt},
-               image_part({**img, "image_path": img["path"]}, project, c.domain)]
+               image_part({**img, "image_path": img["file"]}, project, c.domain)]
     return Request(messages=[{"role": "user", "content": content}],
                    schema=reply_schema(w["template"], scale.labels if scale else None), schema_name="qa_item")
 

@@ -98,7 +98,7 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
                 targets[(c.path, t)] = per_cell
     rng = np.random.default_rng(seed)
     image_ids = list(images["image_id"])
-    paths = dict(zip(images["image_id"], images["path"], strict=True))
+    paths = dict(zip(images["image_id"], images["file"], strict=True))
     load: Counter[str] = Counter()
     rows: list[dict[str, Any]] = []
     summary = PlanSummary(images=len(images), cells=len(targets))

@@ -1,13 +1,18 @@
-"""Image-grouped, criterion-stratified splits and the leakage report that proves them.
+"""Group-wise splits shared by every configuration, and the leakage report that checks them.
 
-Items of the same image — and of near-duplicate images (perceptual-hash distance under a
-threshold) — form one group; groups are dealt to splits greedily so every criterion approaches
-the target fractions. The leakage report recomputes image and near-duplicate overlap between
-every pair of splits from scratch.
+Images are *related* when they share a reference (the synthetic ``ref_id``, a preset's reference
+column such as KADID/PIPAL's ``ref_img``), a value of a user group column (``--group-by scene``),
+or a perceptual hash within a few bits (near-duplicates). Related images form one group (union-find)
+and a group is dealt to exactly one split, jointly for VQA items and VR images: an image and its
+relatives are in one split across both configurations. Groups are dealt greedily to the split whose
+per-stratum deficit is largest, so every criterion, template and answer approaches the target
+fractions. The leakage report recomputes shared images, shared group values and near-duplicate
+pairs from the images table alone, so it does not trust the assignment it checks.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from typing import Any
 
@@ -15,6 +20,9 @@ import numpy as np
 import pandas as pd
 
 from curator.errors import StageError
+
+GROUP_COLUMNS = ("ref_id", "ref_img", "reference", "reference_id")
+"""Columns that name a reference image when a label file or `synth` provides them; always used."""
 
 
 def parse_splits(spec: str) -> dict[str, float]:
@@ -46,17 +54,35 @@ def near_duplicate_pairs(ids: list[str], phashes: list[str], threshold: int) -> 
     """Index pairs (i < j) whose 64-bit perceptual hashes differ in fewer than ``threshold`` bits."""
     h = _phash_ints(phashes)
     pairs = []
-    for i in range(len(h)):
-        if i + 1 >= len(h):
-            break
+    for i in range(len(h) - 1):
         d = _popcount(np.bitwise_xor(h[i + 1:], h[i]))
         for j in np.nonzero(d < threshold)[0]:
             pairs.append((i, i + 1 + int(j), int(d[j])))
     return pairs
 
 
-def image_groups(images: pd.DataFrame, threshold: int) -> dict[str, int]:
-    """image_id → group id, merging near-duplicates (union-find)."""
+def group_values(images: pd.DataFrame, group_by: list[str] | None = None) -> dict[str, list[tuple[str, str]]]:
+    """image_id → [(column, value)] of every group column the image carries (table column or label metadata)."""
+    cols = list(dict.fromkeys([*GROUP_COLUMNS, *(group_by or [])]))
+    metas = [json.loads(m) if isinstance(m, str) and m else {} for m in images.get("meta", [""] * len(images))]
+    out: dict[str, list[tuple[str, str]]] = {}
+    records = images.to_dict("records")
+    for rec, meta in zip(records, metas, strict=True):
+        vals = []
+        for c in cols:
+            v = rec.get(c) if c in rec else meta.get(c)
+            if v is not None and not (isinstance(v, float) and np.isnan(v)) and str(v) != "":
+                vals.append((c, str(v)))
+        out[rec["image_id"]] = vals
+    missing = [c for c in (group_by or []) if not any(c == k for vs in out.values() for k, _ in vs)]
+    if missing:
+        raise StageError(f"--group-by {missing}: no image carries that column (it must be a column of the labels "
+                         "file given to `curator ingest`, or of the images table)")
+    return out
+
+
+def image_groups(images: pd.DataFrame, threshold: int, group_by: list[str] | None = None) -> dict[str, int]:
+    """image_id → group id: shared reference / group-column values and near-duplicates merged (union-find)."""
     ids = list(images["image_id"])
     parent = list(range(len(ids)))
 
@@ -66,51 +92,86 @@ def image_groups(images: pd.DataFrame, threshold: int) -> dict[str, int]:
             a = parent[a]
         return a
 
+    def union(a: int, b: int) -> None:
+        parent[find(a)] = find(b)
+
+    first: dict[tuple[str, str], int] = {}
+    for k, vals in enumerate(group_values(images, group_by).values()):
+        for key in vals:
+            union(k, first.setdefault(key, k))
     if threshold > 0:
         for i, j, _ in near_duplicate_pairs(ids, list(images["phash"]), threshold):
-            parent[find(i)] = find(j)
+            union(i, j)
     return {iid: find(k) for k, iid in enumerate(ids)}
 
 
-def assign_splits(items: pd.DataFrame, groups: dict[str, int], fractions: dict[str, float], seed: int,
-                  stratify: str = "criterion") -> pd.Series:
-    """A split name per item: whole groups, dealt to the split whose per-criterion deficit is largest."""
+def assign_groups(units: pd.DataFrame, groups: dict[str, int], fractions: dict[str, float], seed: int) -> dict[int, str]:
+    """Group id → split: whole groups, each dealt to the split whose per-stratum deficit is largest.
+
+    ``units`` has one row per item to be split (VQA items and VR images together) with columns
+    ``image_id`` and ``stratum``; a group's weight in a stratum is its number of units there.
+    """
+    g = units["image_id"].map(groups)
+    if g.isna().any():
+        missing = units.loc[g.isna(), "image_id"].iloc[0]
+        raise StageError(f"image {missing} is used by an item but is not in the images table")
+    order = list(pd.unique(g))
     if len(fractions) == 1:
-        return pd.Series(next(iter(fractions)), index=items.index)
-    g = items["image_id"].map(groups)
-    totals = items[stratify].value_counts().to_dict()
+        return dict.fromkeys(order, next(iter(fractions)))
+    totals = units["stratum"].value_counts().to_dict()
     current: dict[str, dict[str, int]] = {s: defaultdict(int) for s in fractions}
-    group_counts = items.groupby(g)[stratify].value_counts()
-    order = list(g.dropna().unique())
-    np.random.default_rng(seed).shuffle(order)
-    decided: dict[Any, str] = {}
+    sizes: dict[str, int] = dict.fromkeys(fractions, 0)
+    group_counts = units.groupby(g.to_numpy())["stratum"].value_counts()
+    rng = np.random.default_rng(seed)
+    rng.shuffle(order)
+    # large groups first (seeded tie order): small ones then even out what the large ones leave
+    weight = g.value_counts()
+    order.sort(key=lambda x: -int(weight[x]))
+    decided: dict[int, str] = {}
+    n_total = len(units)
     for grp in order:
         counts = group_counts.loc[grp].to_dict()
-        best, best_need = None, -np.inf
+        best, best_need = next(iter(fractions)), -np.inf
         for s, frac in fractions.items():
             need = sum((frac * totals[c] - current[s][c]) * n for c, n in counts.items())
+            need += (frac * n_total - sizes[s]) * 1e-3  # tie-break towards the split furthest below its size
             if need > best_need:
                 best, best_need = s, need
-        decided[grp] = best  # type: ignore[assignment]
+        decided[int(grp)] = best
+        sizes[best] += sum(counts.values())
         for c, n in counts.items():
-            current[best][c] += n  # type: ignore[index]
-    return g.map(decided)
+            current[best][c] += n
+    return decided
 
 
-def leakage_report(split_items: dict[str, pd.DataFrame], phash_of: dict[str, str], threshold: int) -> dict[str, Any]:
-    """Shared images and near-duplicate image pairs between every pair of splits (all zero when clean)."""
-    names = sorted(split_items)
-    report: dict[str, Any] = {"threshold_bits": threshold, "pairs": {}}
+def leakage_report(split_images: dict[str, set[str]], images: pd.DataFrame, threshold: int,
+                   group_by: list[str] | None = None) -> dict[str, Any]:
+    """What two splits share, recomputed from the images table: images, group values, near-duplicates.
+
+    ``split_images`` maps a split to every image it uses in any configuration (VQA and VR).
+    """
+    names = sorted(split_images)
+    vals = group_values(images, group_by)
+    phash_of = dict(zip(images["image_id"], images["phash"], strict=True))
+    report: dict[str, Any] = {"threshold_bits": threshold, "group_columns": sorted({c for v in vals.values()
+                                                                                    for c, _ in v}), "pairs": {}}
     for a_i, a in enumerate(names):
         for b in names[a_i + 1:]:
-            ia, ib = set(split_items[a]["image_id"]), set(split_items[b]["image_id"])
-            la, lb = sorted(ia), sorted(ib)
-            ha, hb = _phash_ints([phash_of.get(x, "") for x in la]), _phash_ints([phash_of.get(x, "") for x in lb])
+            ia, ib = split_images[a], split_images[b]
+            ga = {kv for i in ia for kv in vals.get(i, [])}
+            gb = {kv for i in ib for kv in vals.get(i, [])}
             near = 0
-            for h in ha:
-                if len(hb):
-                    near += int((_popcount(np.bitwise_xor(hb, h)) < threshold).sum()) if threshold > 0 else 0
-            report["pairs"][f"{a}|{b}"] = {"shared_images": len(ia & ib), "near_duplicate_pairs": near - len(ia & ib)
-                                           if threshold > 0 else 0}
-    report["clean"] = all(v["shared_images"] == 0 and v["near_duplicate_pairs"] <= 0 for v in report["pairs"].values())
+            if threshold > 0:
+                hb = _phash_ints([phash_of.get(x, "") for x in sorted(ib - ia)])
+                for h in _phash_ints([phash_of.get(x, "") for x in sorted(ia - ib)]):
+                    if len(hb):
+                        near += int((_popcount(np.bitwise_xor(hb, h)) < threshold).sum())
+            shared_groups = sorted(f"{c}={v}" for c, v in ga & gb)
+            report["pairs"][f"{a}|{b}"] = {"shared_images": len(ia & ib), "shared_groups": len(shared_groups),
+                                           "near_duplicate_pairs": near, "examples": shared_groups[:10]}
+    pairs = report["pairs"].values()
+    report["shared_images"] = sum(p["shared_images"] for p in pairs)
+    report["shared_groups"] = sum(p["shared_groups"] for p in pairs)
+    report["near_duplicate_pairs"] = sum(p["near_duplicate_pairs"] for p in pairs)
+    report["clean"] = report["shared_images"] == report["shared_groups"] == report["near_duplicate_pairs"] == 0
     return report

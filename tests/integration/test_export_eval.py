@@ -62,7 +62,8 @@ def test_export_loads_back_equal_and_never_leaks(built: Project) -> None:
               for sp, ids in img_sets.items()}
     assert min(a - b for a in hashes["dev"] for b in hashes["test"]) >= 6
     leak = json.loads((out / "leakage.json").read_text())
-    assert leak["clean"] and leak["pairs"]["dev|test"] == {"shared_images": 0, "near_duplicate_pairs": 0}
+    assert leak["clean"] and leak["pairs"]["dev|test"]["shared_images"] == 0
+    assert leak["pairs"]["dev|test"]["near_duplicate_pairs"] == leak["pairs"]["dev|test"]["shared_groups"] == 0
     # card and compatibility files
     card = (out / "README.md").read_text()
     front = yaml.safe_load(card.split("---")[1])
@@ -70,15 +71,18 @@ def test_export_loads_back_equal_and_never_leaks(built: Project) -> None:
     assert "visual-question-answering" in front["task_categories"]
     assert front["dataset_info"][0]["features"][0] == {"name": "id", "dtype": "string"}
     assert "## Answer letters" in card and (out / "plots" / "criterion.png").exists()
-    uni = json.loads((out / "unipercept" / "VQA" / "IQA" / "UniPercept-Bench-IQA.json").read_text())
-    assert len(uni) == len(chosen)
-    for rec in uni[:5]:
-        assert (out / "unipercept" / rec["image"]).exists()
+    uni = out / "unipercept"
+    recs = [r for sp in ("dev", "test") for r in json.loads(
+        (uni / "benchmark" / "VQA" / "IQA" / f"UniPercept-Bench-IQA-{sp}.json").read_text())]
+    assert len(recs) == len(chosen)
+    for rec in recs[:5]:
+        assert (uni / rec["image"]).exists()
         src = chosen.loc[rec["id"]]
         assert rec["answer"] == src["answer"] and rec["question"].startswith(src["question"] + "\nA. ")
-    vr_json = json.loads((out / "unipercept" / "VR" / "IQA" / "synthetic" / "synthetic.json").read_text())
+    vr_dir = uni / "benchmark" / "VR" / "IQA" / "synthetic-test"
+    vr_json = json.loads((vr_dir / "synthetic-test.json").read_text())
     assert set(vr_json[0]) == {"image", "gt_score"}
-    assert (out / "unipercept" / "VR" / "IQA" / "synthetic" / "image" / vr_json[0]["image"]).exists()
+    assert (vr_dir / "image" / vr_json[0]["image"]).exists()
 
 
 def test_letter_extraction_on_real_replies() -> None:
@@ -138,7 +142,7 @@ def test_random_baseline_needs_no_model(built: Project) -> None:
     assert 0 <= s.vqa["robust"]["overall"] <= 100 and s.vr["datasets"]["synthetic"]["invalid"] == 0
     again = evaluate(built, baseline="random")
     assert again.vqa == s.vqa  # seeded
-    out = built.export_dir / built.config.name / "eval" / "baseline-random"
+    out = built.export_dir / built.config.name / "eval" / "baseline-random-test"
     assert (out / "scores.md").read_text().startswith("# Evaluation: baseline-random")
     assert len((out / "predictions.jsonl").read_text().splitlines()) == s.vqa["robust"]["n"] + \
         s.vr["datasets"]["synthetic"]["n"]

@@ -119,7 +119,7 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
         if "keep" in df.columns:
             df = df[df["keep"]]
     elif kind == "vr":
-        df = load_images(project).rename(columns={"path": "image_path"})
+        df = load_images(project).rename(columns={"file": "image_path", "path": "source_path"})
         df["item_id"] = "vr-" + df["image_id"].str.slice(0, 24)
     else:
         raise StageError(f"unknown kind {kind!r}: vqa or vr")
