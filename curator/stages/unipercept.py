@@ -22,7 +22,6 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
