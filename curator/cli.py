@@ -427,19 +427,23 @@ def eval_(benchmark: Path = typer.Argument(None, help="Exported benchmark folder
           plcc_logistic: bool = typer.Option(False, help="4-parameter logistic fit before PLCC."),
           limit: int = typer.Option(None, help="Only the first N items (a trial run)."),
           max_cost: float = typer.Option(None, help="Money cap."),
+          unipercept: list[Path] = typer.Option(None, "--unipercept", help="Official UniPercept VQA/VR JSON file to "
+                                                                          "evaluate instead (repeatable)."),
+          unipercept_root: Path = typer.Option(None, help="Folder the UniPercept files' image paths are relative to."),
           project: Path = ProjectOpt) -> None:
     """Evaluate a model or a baseline on an exported benchmark; tables as markdown and JSON.
 
     Examples:
         curator eval --baseline random
         curator eval --role eval --circular
+        curator eval --role eval --unipercept benchmark/VQA/IQA/UniPercept-Bench-IQA.json --unipercept-root ~/UniPercept
     """
     from curator._render import RichReporter, console
     from curator.stages.evaluate import evaluate as run
 
     s = run(_project(project), benchmark, role=role, baseline=baseline, split=split, circular=circular,
             text_only=text_only, tasks=tasks, plcc_logistic=plcc_logistic, limit=limit, max_cost=max_cost,
-            reporter=RichReporter())
+            unipercept=unipercept or None, unipercept_root=unipercept_root, reporter=RichReporter())
     from rich.markdown import Markdown
 
     console.print(Markdown(s.markdown))

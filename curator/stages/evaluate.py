@@ -140,7 +140,8 @@ def parse_score(reply: str) -> float | None:
 def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str = "eval", baseline: str | None = None,
              split: str = "test", circular: bool = False, text_only: bool = False, tasks: str = "vqa,vr",
              plcc_logistic: bool = False, limit: int | None = None, seed: int | None = None,
-             max_cost: float | None = None, reporter: Reporter | None = None) -> EvalSummary:
+             max_cost: float | None = None, unipercept: list[str | Path] | None = None,
+             unipercept_root: str | Path | None = None, reporter: Reporter | None = None) -> EvalSummary:
     """Evaluate a model role, or a baseline (``random``; ``statistic`` for VR), on a benchmark.
 
     Args:
@@ -152,8 +153,15 @@ def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str
         text_only: send no image (for multimodal gain and leakage).
         tasks: ``vqa``, ``vr`` or both.
         plcc_logistic: fit a 4-parameter logistic before PLCC.
+        unipercept: official UniPercept files to evaluate instead of an export (VQA
+            ``UniPercept-Bench-<DOM>*.json`` and/or VR ``<DATASET>.json`` with ``image/`` beside it);
+            they are imported once into ``export/imported-<name>/``.
+        unipercept_root: the folder the VQA files' image paths are relative to (a UniPercept checkout).
     """
-    bench = Path(benchmark) if benchmark else project.export_dir / project.config.name
+    if unipercept:
+        bench = _import_unipercept(project, [Path(f) for f in unipercept], unipercept_root)
+    else:
+        bench = Path(benchmark) if benchmark else project.export_dir / project.config.name
     seed = project.config.seed if seed is None else seed
     kinds = [t.strip() for t in tasks.split(",") if t.strip()]
     if baseline:
@@ -191,6 +199,18 @@ def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str
     summary.markdown = scores_markdown(summary)
     (out / "scores.md").write_text(summary.markdown)
     return summary
+
+
+def _import_unipercept(project: Project, files: list[Path], root: str | Path | None) -> Path:
+    from curator.stages.unipercept import import_benchmark
+
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise StageError(f"--unipercept {missing[0]}: no such file")
+    vqa = [f for f in files if f.name.startswith("UniPercept-Bench")]
+    vr = [f for f in files if f not in vqa]
+    name = "imported-" + "-".join(sorted({f.stem for f in files}))[:80]
+    return import_benchmark(project.export_dir / name, vqa, vr, Path(root) if root else None)
 
 
 def random_expectation(n_options: pd.Series, circular: bool) -> float:

@@ -167,3 +167,44 @@ def import_vr(files: list[Path], domain_of: dict[str, str] | None = None) -> pd.
             rows.append({"id": f"vr-{f.stem}-{n:06d}", "image_file": str(img), "dataset": f.stem, "domain": dom,
                          "gt_score": score})
     return pd.DataFrame(rows)
+
+
+def import_benchmark(out: Path, vqa_files: list[Path], vr_files: list[Path] | None = None,
+                     root: Path | None = None) -> Path:
+    """Official-format files → a benchmark folder ``curator eval`` reads (``hf/vqa``, ``hf/vr``; split ``test``).
+
+    Lets a published UniPercept-Bench file be scored by the same code as our exports, so results
+    can be put next to the paper's tables.
+    """
+    import datasets
+
+    out.mkdir(parents=True, exist_ok=True)
+    string = datasets.Value("string")
+    if vqa_files:
+        df = import_vqa(vqa_files, root)
+        feats = datasets.Features({"id": string, "image": datasets.Image(), "image_id": string, "question": string,
+                                   "options": datasets.Sequence(string), "answer": string, "domain": string,
+                                   "category": string, "criterion": string, "template": string})
+        rows = [{**{k: r[k] for k in ("id", "question", "options", "answer", "domain", "category", "criterion",
+                                       "template")},
+                 "image": {"bytes": Path(r["image_file"]).read_bytes(), "path": Path(r["image_file"]).name},
+                 "image_id": _digest(Path(r["image_file"]))} for r in df.to_dict("records")]
+        datasets.DatasetDict({"test": datasets.Dataset.from_list(rows, features=feats)}).save_to_disk(
+            str(out / "hf" / "vqa"))
+    if vr_files:
+        df = import_vr(vr_files)
+        feats = datasets.Features({"id": string, "image": datasets.Image(), "image_id": string, "domain": string,
+                                   "dataset": string, "gt_score": datasets.Value("float32")})
+        rows = [{"id": r["id"], "image": {"bytes": Path(r["image_file"]).read_bytes(),
+                                          "path": Path(r["image_file"]).name},
+                 "image_id": _digest(Path(r["image_file"])), "domain": r["domain"], "dataset": r["dataset"],
+                 "gt_score": r["gt_score"]} for r in df.to_dict("records")]
+        datasets.DatasetDict({"test": datasets.Dataset.from_list(rows, features=feats)}).save_to_disk(
+            str(out / "hf" / "vr"))
+    return out
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()

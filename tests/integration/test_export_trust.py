@@ -239,3 +239,37 @@ def test_vr_domain_and_prompt_come_from_the_taxonomy(project: Project, fake: Fak
     assert r.vr["datasets"]["TAD66K"]["n"] == 6
     preds = [json.loads(x) for x in (Path(r.out) / "predictions.jsonl").read_text().splitlines()]
     assert {x["reply"] for x in preds} == {"70"}  # every request asked about aesthetics, none about quality
+
+
+def test_eval_scores_official_unipercept_files_like_an_export(built: Project, fake: FakeOpenAI) -> None:
+    s = export(built, splits="dev:0.5,test:0.5")
+    uni = Path(s.out) / "unipercept"
+    p = use_fake(built, fake, roles=("eval",))
+    fake.rules([{"match": "Only reply with the letter", "content": "B"}, {"match": "score between", "content": "50"}])
+    ours = evaluate(p, tasks="vqa")
+    vqa = uni / "benchmark" / "VQA" / "IQA" / "UniPercept-Bench-IQA-test.json"
+    vr = next((uni / "benchmark" / "VR" / "IQA").glob("*-test/*-test.json"))
+    imported = evaluate(p, unipercept=[vqa, vr], unipercept_root=uni)
+    assert imported.vqa["robust"]["n"] == ours.vqa["robust"]["n"]
+    assert imported.vqa["robust"]["overall"] == pytest.approx(ours.vqa["robust"]["overall"])
+    assert imported.vr["datasets"][vr.stem]["n"] == s.vr["test"]
+    with pytest.raises(Exception, match="not found"):
+        evaluate(p, unipercept=[vqa])  # image paths are relative to the checkout root, which was not given
+
+
+def test_circular_eval_bookkeeping(built: Project) -> None:
+    export(built, splits="dev:0.5,test:0.5")
+    plain = evaluate(built, baseline="random", tasks="vqa")
+    circ = evaluate(built, baseline="random", tasks="vqa", circular=True)
+    hf = datasets.load_from_disk(str(built.export_dir / built.config.name / "hf" / "vqa"))["test"]
+    k = pd.Series([len(o) for o in hf["options"]], dtype=float)
+    assert plain.vqa["random_guess_expected"] == pytest.approx(round(100 * (1 / k).mean(), 2))
+    assert circ.vqa["random_guess_expected"] == pytest.approx(round(100 * ((1 / k) ** k).mean(), 2))
+    dev = evaluate(built, baseline="random", tasks="vqa", split="dev")
+    assert Path(dev.out).name == "baseline-random-dev" and Path(plain.out).name == "baseline-random-test"
+    assert json.loads((Path(plain.out) / "scores.json").read_text())["split"] == "test"  # not overwritten
+    preds = [json.loads(x) for x in (Path(circ.out) / "predictions.jsonl").read_text().splitlines()]
+    for pr in preds:
+        rots = pr["rotations"]
+        assert [r["rotation"] for r in rots] == list(range(len(rots)))
+        assert pr["correct"] == all(r["pred"] == r["answer"] for r in rots)
