@@ -27,6 +27,7 @@ from curator.records import LETTERS, sha256_hex
 from curator.tables import JsonlAppender, iter_jsonl
 
 BLIND = "blind.jsonl"
+DECISIONS = "blind_decisions.parquet"
 
 
 def max_hits(k: int, max_hit_rate: float) -> int:
@@ -110,6 +111,7 @@ def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = N
     finally:
         out.close()
     agg = aggregate(project, models, max_hit_rate)
+    _write_decisions(project, agg, models, max_hit_rate)
     summary.items = len(agg)
     summary.dropped = int(agg["blind_drop"].sum()) if len(agg) else 0
     summary.hits_histogram = {int(k): int(v) for k, v in agg["blind_hits"].value_counts().sort_index().items()}
@@ -130,3 +132,29 @@ def aggregate(project: Project, models: list[str] | None = None, max_hit_rate: f
     g["blind_hits"] = g["blind_hits"].astype(int)
     g["blind_drop"] = g["blind_hits"] > max_hits(k, max_hit_rate)
     return g
+
+
+def _write_decisions(project: Project, agg: pd.DataFrame, models: list[str], max_hit_rate: float) -> None:
+    """The drop decision of this run *with its settings*, so ``check`` applies what the user chose."""
+    from curator.tables import write_parquet
+
+    write_parquet(project.table(DECISIONS), agg.assign(blind_max_hit_rate=max_hit_rate,
+                                                       blind_models=",".join(sorted(models))))
+
+
+def load_decisions(project: Project) -> pd.DataFrame:
+    """The last ``curator blind`` decision per item (empty when blind never ran).
+
+    Projects whose blind answers predate stored decisions fall back to the default rule over every
+    stored answerer, with a warning.
+    """
+    path = project.table(DECISIONS)
+    if path.exists():
+        return pd.read_parquet(path)
+    if project.table(BLIND).exists():
+        import logging
+
+        logging.getLogger(__name__).warning("no stored blind decision: applying the default rule (rate 0.25) to "
+                                            "every stored answerer; rerun `curator blind` to record your settings")
+        return aggregate(project)
+    return pd.DataFrame(columns=["item_id", "blind_k", "blind_hits", "blind_drop"])

@@ -147,7 +147,7 @@ def check(project: Project, *, per_image_cap: int | None = 6, near_duplicate: fl
         require_judge: drop items that have no judge verdict yet.
         require_blind: drop items that have no blind result yet.
     """
-    from curator.stages.blind import aggregate
+    from curator.stages.blind import load_decisions
     from curator.stages.candidates import load_candidates
     from curator.stages.judge import load_judgements
 
@@ -161,7 +161,7 @@ def check(project: Project, *, per_image_cap: int | None = 6, near_duplicate: fl
             columns={"keep": "judge_keep", "scores": "judge_scores"}), on="item_id", how="left")
     else:
         df["judge_mean"], df["judge_keep"], df["judge_scores"] = np.nan, None, None
-    b = aggregate(project)
+    b = load_decisions(project)[["item_id", "blind_k", "blind_hits", "blind_drop"]]
     df = df.merge(b, on="item_id", how="left") if not b.empty else df.assign(blind_k=np.nan, blind_hits=np.nan,
                                                                              blind_drop=None)
     reasons: list[list[str]] = [rule_violations(r, tax, min_words=min_words, max_words=max_words)

@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+import yaml
 from conftest import FakeOpenAI, use_fake
 
 from curator.config import Project
@@ -69,9 +70,36 @@ def test_blind_hits_and_drop_rule(synthetic_project: Project, fake: FakeOpenAI) 
     expected_drop = int((sev["answer"] == "A").sum())
     assert s.k == 4 and s.threshold == max_hits(4, 0.25) == 1
     assert s.items == len(cands) and s.dropped == expected_drop
-    assert s.hits_histogram == {0: len(cands) - expected_drop, 4: expected_drop} if expected_drop else {0: len(cands)}
+    assert expected_drop > 0
+    assert s.hits_histogram == {0: len(cands) - expected_drop, 4: expected_drop}
     assert blind(p).answered == 0  # resumable per (item, model)
     assert [max_hits(k, 0.25) for k in (1, 4, 8, 16)] == [0, 1, 2, 4]
+
+
+def test_check_applies_the_blind_settings_the_user_chose(synthetic_project: Project, fake: FakeOpenAI) -> None:
+    p = synthetic_project
+    # two of the four text-only answerers get every severity question right
+    fake.rules([{"match": '"model":"fake-blind-0"', "content": "(A)"}, {"match": '"model":"fake-blind-1"',
+                                                                        "content": "(A)"},
+                {"match": "Only reply with the letter", "content": "I cannot see the image."}])
+    cands = load_candidates(p)
+    sev_a = set(cands[(cands["criterion"] == "iqa/severity/severity_level") & (cands["answer"] == "A")]["item_id"])
+    assert sev_a
+    blind(p, max_hit_rate=0.5)  # 2 of 4 right is allowed at 0.5
+    check(p, per_image_cap=None)
+    rows = pd.read_parquet(p.table("checked.parquet")).set_index("item_id")
+    assert not any("blind" in rows.loc[i, "drop_reasons"] for i in sev_a)
+    # the user narrows the panel to the two answerers that know: 2 of 2 right is too many at 0.5
+    y = p.root / "curator.yaml"
+    cfg = yaml.safe_load(y.read_text())
+    cfg["models"]["blind"] = cfg["models"]["blind"][:2]
+    y.write_text(yaml.safe_dump(cfg))
+    p2 = Project.load(p.root)
+    assert blind(p2, max_hit_rate=0.5).answered == 0  # nothing new to ask
+    check(p2, per_image_cap=None)
+    rows = pd.read_parquet(p2.table("checked.parquet")).set_index("item_id")
+    assert all("blind" in rows.loc[i, "drop_reasons"] for i in sev_a)
+    assert set(rows.loc[list(sev_a), "blind_k"]) == {2}
 
 
 def _append_bad_items(p: Project) -> dict[str, list[str]]:
