@@ -65,12 +65,13 @@ def demo(directory: str | Path, *, max_references: int = 6, per_cell: int = 12, 
     stage("synth", lambda: synth(project, max_references=max_references, seed=seed, reporter=reporter),
           lambda s: s.rows()[:3])
     stage("plan", lambda: plan(project, domain=["iqa"], per_cell=per_cell, backend="synthetic", seed=seed,
-                               estimate_role=None),
+                               per_image_cap=6, estimate_role=None),
           lambda s: [("work items", str(s.work_items)), ("cells", str(s.cells)),
                      ("cells synthetic labels cannot answer", str(len(s.unanswerable)))])
     stage("generate", lambda: generate(project, backend="synthetic"), lambda s: s.rows())
     stage("check", lambda: check(project, seed=seed), lambda s: s.rows()[:-1])
-    stage("sample", lambda: sample(project, n=max(2, per_cell // 2), seed=seed), lambda s: s.rows()[:-1])
+    # every kept item: the planner balanced answers per reference, and a random subset would undo it
+    stage("sample", lambda: sample(project, n=per_cell, seed=seed), lambda s: s.rows()[:-1])
     ex = stage("export", lambda: export(project, splits="dev:0.25,test:0.75", seed=seed), lambda s: s.rows())
     result.benchmark = ex.out
     rnd = stage("eval (random baseline)", lambda: evaluate(project, baseline="random", seed=seed),

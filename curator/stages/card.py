@@ -81,8 +81,10 @@ def _priors_section(priors: dict[str, Any] | None) -> list[str]:
         return []
     flagged = priors["flagged"]
     verdict = (f"**Flagged: {', '.join(flagged)}** — a guesser that never sees the image beats random by more than "
-               f"{priors['margin_points']:.0f} points there." if flagged else
-               f"No template's text-only prior beats random by more than {priors['margin_points']:.0f} points.")
+               f"{priors['margin_points']:.0f} points there, beyond what luck explains." if flagged else
+               f"No template's text-only prior beats random by more than {priors['margin_points']:.0f} points beyond "
+               "what luck explains (one-sided binomial test, Bonferroni over the three guessers, p < "
+               f"{priors['alpha']}).")
     return ["## Text-only priors (accuracy %, no image)", "",
             "What a guesser gets from the wording alone, per split and template: the majority answer text, the "
             "longest option, and the most frequent correct letter, each told this split's answer statistics "

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from curator.balance import balance_letters, letter_distribution
 from curator.config import Project
-from curator.records import LETTERS, sha256_hex
+from curator.records import LETTERS
 from curator.tables import write_parquet
 from curator.taxonomy import MAX_OPTIONS, Taxonomy
 
@@ -70,50 +71,6 @@ def rule_violations(it: dict[str, Any], tax: Taxonomy, *, min_words: int = 3, ma
 
 def _similar(a: str, b: str, threshold: float) -> bool:
     return a == b or SequenceMatcher(None, a, b).ratio() >= threshold
-
-
-def balance_letters(df: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Re-order options of open-template items so correct letters are spread evenly (seeded).
-
-    Items are ranked by a seeded hash within each option count and assigned target positions in
-    turn; yes_no and level items keep their fixed option order.
-    """
-    df = df.copy()
-    open_mask = ~df["template"].isin(["yes_no", "level"])
-    rank = df["item_id"].map(lambda i: sha256_hex(f"{seed}:{i}"))
-    new_opts, new_ans = list(df["options"]), list(df["answer"])
-    for n, idx in df[open_mask].groupby(df.loc[open_mask, "options"].map(len)).groups.items():
-        order = sorted(idx, key=lambda i: rank[i])
-        for pos, i in enumerate(order):
-            opts = list(df.at[i, "options"])
-            correct = opts[LETTERS.index(df.at[i, "answer"])] if df.at[i, "answer"] in LETTERS[:n] else None
-            if correct is None:
-                continue
-            rng = np.random.default_rng(int(rank[i][:12], 16))
-            others = [o for o in opts if o != correct]
-            rng.shuffle(others)
-            target = pos % n
-            others.insert(target, correct)
-            new_opts[df.index.get_loc(i)] = others
-            new_ans[df.index.get_loc(i)] = LETTERS[target]
-    df["options"], df["answer"] = new_opts, new_ans
-    return df
-
-
-def letter_distribution(df: pd.DataFrame) -> tuple[dict[str, int], float]:
-    """Counts of answer letters among open-template items and the χ² p-value against uniform."""
-    from scipy.stats import chisquare
-
-    sub = df[~df["template"].isin(["yes_no", "level"])]
-    if sub.empty:
-        return {}, 1.0
-    counts = Counter(sub["answer"])
-    n_opts = sub["options"].map(len)
-    letters = LETTERS[:int(n_opts.max())]
-    expected = [float(sum(1.0 / n for n in n_opts if i < n)) for i in range(len(letters))]
-    observed = [counts.get(lt, 0) for lt in letters]
-    p = float(chisquare(observed, expected).pvalue) if sum(observed) else 1.0
-    return dict(zip(letters, observed, strict=True)), p
 
 
 @dataclass

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from curator._quiet import quiet
+from curator.balance import balance_letters
 from curator.config import Project
 from curator.errors import ExportError, StageError
 from curator.records import LETTERS, options_text
@@ -49,6 +50,7 @@ class ExportSummary:
     shared_groups: int = 0
     shared_images: int = 0
     priors_flagged: list[str] = field(default_factory=list)
+    priors_above_margin: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
     def rows(self) -> list[tuple[str, str]]:
@@ -58,6 +60,8 @@ class ExportSummary:
         out.append(("groups / images shared across splits", f"{self.shared_groups} / {self.shared_images}"
                     + ("" if self.leakage_clean else "  LEAKAGE (see leakage.json)")))
         out.append(("text-only priors > random + 5 points", ", ".join(self.priors_flagged) or "none"))
+        if self.priors_above_margin:
+            out.append(("  above the margin but within luck (small n)", ", ".join(self.priors_above_margin)))
         return out
 
 
@@ -214,7 +218,8 @@ def export(project: Project, *, name: str | None = None, source: str | None = No
         name: folder name under ``export/`` (default: the project name); a plain slug.
         source: item table to export (default: the most refined one that exists).
         splits: ``test``, ``dev:0.2,test:0.8`` … (grouped by related images, stratified by criterion,
-            template and answer; VQA and VR split together).
+            template and answer; VQA and VR split together). Answer letters are balanced again within
+            each split and template (the model's original options stay in ``model_options``).
         near_duplicate_bits: images whose perceptual hashes differ in fewer bits are related.
         group_by: label-file columns whose equal values make images related (a scene or source id);
             reference columns (``ref_id``, ``ref_img`` …) are always used.
@@ -233,6 +238,9 @@ def export(project: Project, *, name: str | None = None, source: str | None = No
     images = load_images(project)
     vr, vr_skipped = _vr_items(project, images, tax) if include_vr else (pd.DataFrame(), Counter())
     items["split"], vr_split, _ = _assign_splits(items, vr, images, fractions, near_duplicate_bits, group_by, seed)
+    # sampling and splitting undo check's global letter balance: balance again where it is measured
+    items = pd.concat([balance_letters(part, seed) for _, part in items.groupby(["split", "template"], sort=False)]
+                      ).loc[items.index]
     if len(vr):
         vr["split"] = vr_split
     root = project.images_root
@@ -307,7 +315,7 @@ def _write_all(project: Project, out: Path, name: str, items: pd.DataFrame, vr: 
         bool(leak["clean"]), int(leak["shared_groups"]), int(leak["shared_images"]))
     (out / "leakage.json").write_text(json.dumps(leak, indent=1))
     priors = text_only_baselines(items)
-    summary.priors_flagged = priors["flagged"]
+    summary.priors_flagged, summary.priors_above_margin = priors["flagged"], priors["above_margin"]
     (out / "priors.json").write_text(json.dumps(priors, indent=1))
     uni_files = write_unipercept(out / "unipercept", items, vr, files)
     write_card(project, out, items, vr, tax, leak, fractions, features=feats, priors=priors, unipercept=uni_files,

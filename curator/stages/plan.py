@@ -116,9 +116,11 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
             summary.shortfall[f"{cpath}:{tpl}"] = want
             summary.unanswerable[f"{cpath}:{tpl}"] = ok
             continue
-        heap = [(load[i], ties[k], i) for k, i in enumerate(image_ids)
-                if load[i] < per_image_cap and (ok is None or i in ok)]
-        chosen = heapq.nsmallest(want, heap)
+        if ok is not None:
+            chosen = _deal_balanced(ok, want, load, per_image_cap, ties_of=dict(zip(image_ids, ties, strict=True)))
+        else:
+            heap = [(load[i], ties[k], i) for k, i in enumerate(image_ids) if load[i] < per_image_cap]
+            chosen = heapq.nsmallest(want, heap)
         if len(chosen) < want:
             summary.shortfall[f"{cpath}:{tpl}"] = want - len(chosen)
         c = by_path[cpath]
@@ -141,19 +143,65 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
     return summary
 
 
+def _deal_balanced(ok: dict[str, tuple[str, str]], want: int, load: Counter[str], cap: int,
+                   ties_of: dict[str, float]) -> list[tuple[int, float, str]]:
+    """Images for one synthetic cell: an equal share per reference, answer keys laid end to end.
+
+    Reference r takes the keys ``start_r, start_r + 1, …`` (mod K) where ``start_r`` is the number of
+    items dealt before it, so the whole cell runs through the keys in order (balanced to ±1) and
+    every reference holds a consecutive, balanced slice: any union of references (a split) stays
+    balanced too. A reference that runs out of a key gives the next key; a shortfall is filled from
+    whichever references still have images.
+    """
+    pools: dict[str, dict[str, list[str]]] = {}
+    for img, (ref, key) in ok.items():
+        if load[img] < cap:
+            pools.setdefault(ref, {}).setdefault(key, []).append(img)
+    if not pools:
+        return []
+    keys = sorted({k for per in pools.values() for k in per})
+    for per in pools.values():
+        for lst in per.values():
+            lst.sort(key=lambda i: (load[i], ties_of[i]))
+    refs = sorted(pools, key=lambda r: min(ties_of[i] for lst in pools[r].values() for i in lst))
+    chosen: list[tuple[int, float, str]] = []
+    dealt: Counter[str] = Counter()
+
+    def take(per: dict[str, list[str]], at: int) -> bool:
+        key = keys[at % len(keys)]
+        if not per.get(key):  # this reference lacks the key: give the rarest key it has so far
+            have = [k for k in keys if per.get(k)]
+            if not have:
+                return False
+            key = min(have, key=lambda k: (dealt[k], (keys.index(k) - at) % len(keys)))
+        img = per[key].pop(0)
+        dealt[key] += 1
+        chosen.append((load[img], ties_of[img], img))
+        return True
+
+    base, extra = divmod(want, len(refs))
+    for r_i, ref in enumerate(refs):
+        for _ in range(base + (1 if r_i < extra else 0)):
+            if not take(pools[ref], len(chosen)):
+                break
+    while len(chosen) < want and any(take(pools[ref], len(chosen)) for ref in refs):
+        pass
+    return chosen
+
+
 def _synthetic_eligibility(images: Any, tax: Any) -> Any:
-    """For the synthetic backend: cell -> set of image ids it can answer, or a reason it can answer none."""
-    from curator.stages.synthetic import answerable
+    """For the synthetic backend: cell -> {image id: (reference, answer key)} it can answer, or a reason."""
+    from curator.stages.synthetic import answer_key, answerable
 
     metas = {r.image_id: json.loads(r.meta or "{}") for r in images.itertuples()}
 
-    def check(cpath: str, tpl: str) -> set[str] | str:
+    def check(cpath: str, tpl: str) -> dict[str, tuple[str, str]] | str:
         reasons: Counter[str] = Counter()
-        ok = set()
+        ok: dict[str, tuple[str, str]] = {}
         for img, lab in metas.items():
             why = answerable(cpath, tpl, lab, tax)
             if why is None:
-                ok.add(img)
+                ok[img] = (str(lab.get("ref_id", img)), answer_key(cpath, tpl, lab))
             else:
                 reasons[why] += 1
         return ok if ok else (reasons.most_common(1)[0][0] if reasons else "no images")

@@ -141,7 +141,66 @@ def assign_groups(units: pd.DataFrame, groups: dict[str, int], fractions: dict[s
         sizes[best] += sum(counts.values())
         for c, n in counts.items():
             current[best][c] += n
+    if len(order) <= REFINE_MAX_GROUPS:
+        _refine(decided, group_counts, totals, fractions)
     return decided
+
+
+REFINE_MAX_GROUPS = 400
+"""Below this many groups, improve the greedy deal by moves and swaps (coarse groups need it)."""
+
+
+def _refine(decided: dict[int, str], group_counts: pd.Series, totals: dict[str, int], fractions: dict[str, float],
+            max_rounds: int = 200) -> None:
+    """Move or swap groups between splits while that lowers Σ (count − fraction × total)² over strata.
+
+    With few, large groups (12 references in a demo) the greedy deal can leave a split's answers
+    lopsided; a local search over moves and pairwise swaps fixes most of it and never makes a
+    split empty.
+    """
+    strata = sorted(totals)
+    col = {c: i for i, c in enumerate(strata)}
+    splits = list(fractions)
+    groups = list(decided)
+    vec = {g: np.zeros(len(strata)) for g in groups}
+    for (g, c), n in group_counts.items():
+        vec[int(g)][col[c]] = n
+    target = {s: fractions[s] * np.array([totals[c] for c in strata], dtype=float) for s in splits}
+    cur = {s: sum((vec[g] for g in groups if decided[g] == s), np.zeros(len(strata))) for s in splits}
+
+    def cost(a: np.ndarray, s: str) -> float:
+        return float(((a - target[s]) ** 2).sum())
+
+    for _ in range(max_rounds):
+        best, best_gain = None, 1e-9
+        for g in groups:
+            a = decided[g]
+            if sum(decided[x] == a for x in groups) > 1:  # a move must not empty its split
+                for b in splits:
+                    if b != a:
+                        gain = (cost(cur[a], a) + cost(cur[b], b) - cost(cur[a] - vec[g], a)
+                                - cost(cur[b] + vec[g], b))
+                        if gain > best_gain:
+                            best, best_gain = (g, None, b), gain
+            for h in groups:
+                b = decided[h]
+                if h <= g or b == a:
+                    continue
+                d = vec[h] - vec[g]
+                gain = cost(cur[a], a) + cost(cur[b], b) - cost(cur[a] + d, a) - cost(cur[b] - d, b)
+                if gain > best_gain:
+                    best, best_gain = (g, h, b), gain
+        if best is None:
+            return
+        g, h, b = best
+        a = decided[g]
+        cur[a] -= vec[g]
+        cur[b] += vec[g]
+        decided[g] = b
+        if h is not None:
+            cur[b] -= vec[h]
+            cur[a] += vec[h]
+            decided[h] = a
 
 
 def leakage_report(split_images: dict[str, set[str]], images: pd.DataFrame, threshold: int,

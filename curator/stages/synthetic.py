@@ -8,12 +8,14 @@ says which (criterion, template) pairs it cannot answer — Object Association n
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from curator.records import canonical_json, item_id, sha256_hex
-from curator.synth import REGION_TEXT
+from curator.synth import DISTORTIONS, REGION_TEXT
 from curator.taxonomy import Taxonomy
 
 GENERATOR = "synthetic"
@@ -39,13 +41,9 @@ FAMILY_HOW = {
     "pixelation": "Detail is replaced by visible square blocks",
     "quantization": "Smooth gradients break into flat colour bands",
 }
-KIND_BY_FAMILY = {
-    "blur": ["Gaussian blur", "Motion blur"], "noise": ["Gaussian noise", "Impulse noise"],
-    "compression": ["JPEG compression", "WebP compression", "JPEG 2000 compression"],
-    "brightness": ["Brightness increase", "Brightness decrease"], "contrast": ["Contrast decrease"],
-    "saturation": ["Saturation increase", "Saturation decrease"], "pixelation": ["Pixelation"],
-    "quantization": ["Colour quantization"],
-}
+KIND_BY_FAMILY: dict[str, list[str]] = {}
+for _d in DISTORTIONS.values():  # the kinds synth can really produce: a distractor is never an impossible answer
+    KIND_BY_FAMILY.setdefault(_d.family, []).append(_d.name)
 UNSUPPORTED_REASON = {
     "iqa/location/object_association": "needs object masks, which synthetic labels do not have",
 }
@@ -55,17 +53,74 @@ def _rng(work_id: str, seed: int) -> np.random.Generator:
     return np.random.default_rng(int(sha256_hex(f"{work_id}:{seed}")[:15], 16))
 
 
-def _mcq(rng: np.random.Generator, correct: str, pool: list[str], n: int = 4) -> tuple[list[str], str]:
-    distract = [p for p in pool if p != correct]
-    picks = list(rng.choice(distract, size=min(n - 1, len(distract)), replace=False))
-    opts = [correct, *picks]
+Draw = Callable[[np.random.Generator], list[str]]
+
+
+def _mcq_spec(crit: str, tpl: str, lab: dict[str, Any]) -> tuple[str, Draw] | None:
+    """The right option of a multiple-choice item and a way to draw three distractors, or None."""
+    fam, region = lab.get("family"), lab.get("region")
+    if lab.get("distortion") == "reference" or fam not in FAMILY_TEXT:
+        return None
+    if crit == "iqa/type/distortion_types":
+        if tpl == "what":
+            pool = [t for f, t in FAMILY_TEXT.items() if f != fam]
+            return FAMILY_TEXT[fam], lambda rng: [str(x) for x in rng.choice(pool, size=3, replace=False)]
+        if tpl == "which":
+            # one kind per distractor family, drawn like the right one (family, then kind): two kinds of one
+            # family would tell a text-only guesser that neither is right
+            others = [f for f in KIND_BY_FAMILY if f != fam]
+            return str(lab.get("distortion_name")), lambda rng: [
+                str(rng.choice(KIND_BY_FAMILY[f])) for f in rng.choice(others, size=3, replace=False)]
+        if tpl in ("how", "why"):
+            pool = [t for f, t in FAMILY_HOW.items() if f != fam]
+            return FAMILY_HOW[fam], lambda rng: [str(x) for x in rng.choice(pool, size=3, replace=False)]
+    if crit == "iqa/location/location_description" and tpl in ("what", "which") and region in REGION_TEXT \
+            and region != "whole":
+        pool = [t for r, t in REGION_TEXT.items() if r not in ("whole", region)]
+        return REGION_TEXT[region], lambda rng: [str(x) for x in rng.choice(pool, size=3, replace=False)]
+    return None
+
+
+def _longer(correct: str, distractors: list[str]) -> int:
+    """How many distractors are longer than the right option (0: the right option is the longest)."""
+    return sum(len(d) > len(correct) for d in distractors)
+
+
+def _draws(spec: tuple[str, Draw], rng: np.random.Generator, n: int = 48) -> list[list[str]]:
+    return [spec[1](rng) for _ in range(n)]
+
+
+def feasible_ranks(spec: tuple[str, Draw], work_id: str, seed: int) -> set[int]:
+    """Length ranks the right option can take among its options, given the distractor pool."""
+    return {_longer(spec[0], d) for d in _draws(spec, _rng(work_id + ":ranks", seed))}
+
+
+def _mcq(rng: np.random.Generator, spec: tuple[str, Draw], rank: int | None) -> tuple[list[str], str]:
+    """Options with the right one at length rank ``rank`` (as near as the pool allows), shuffled.
+
+    The generator spreads ranks evenly over a cell, so "pick the longest option" is right as often
+    as chance; distractors of the right option's exact length are avoided (a tie is a cue too).
+    """
+    correct = spec[0]
+    draws = _draws(spec, rng)
+    want = rank if rank is not None else _longer(correct, draws[0])
+    best = min(draws, key=lambda d: (abs(_longer(correct, d) - want), sum(len(x) == len(correct) for x in d)))
+    opts = [correct, *best]
     rng.shuffle(opts)
-    return [str(o) for o in opts], "ABCD"[opts.index(correct)]
+    return opts, "ABCD"[opts.index(correct)]
 
 
-def _question(work: dict[str, Any], lab: dict[str, Any], tax: Taxonomy, rng: np.random.Generator
-              ) -> tuple[str, list[str], str, str] | str:
-    """(question, options, answer, rationale) or a reason string when unanswerable."""
+def _pick_other(rng: np.random.Generator, pool: list[str], exclude: str | None) -> str:
+    return str(rng.choice([p for p in pool if p != exclude]))
+
+
+def _question(work: dict[str, Any], lab: dict[str, Any], tax: Taxonomy, rng: np.random.Generator,
+              want_yes: bool | None = None, rank: int | None = None) -> tuple[str, list[str], str, str] | str:
+    """(question, options, answer, rationale) or a reason string when unanswerable.
+
+    ``want_yes`` chooses the answer of a yes_no item and ``rank`` the right option's length rank
+    among its options (the generator balances both per cell); None draws them.
+    """
     crit, tpl = work["criterion"], work["template"]
     fam, level, region = lab.get("family"), int(lab.get("level", 0)), lab.get("region")
     is_ref = lab.get("distortion") == "reference"
@@ -82,20 +137,21 @@ def _question(work: dict[str, Any], lab: dict[str, Any], tax: Taxonomy, rng: np.
                 "ABC"[opts.index(str(lab.get("severity")))], rationale)
     if crit == "iqa/type/distortion_types":
         if tpl == "yes_no":
-            ask = fam if (not is_ref and rng.random() < 0.5) else str(rng.choice([f for f in fams if f != fam]))
+            yes = (rng.random() < 0.5 if want_yes is None else want_yes) and not is_ref
+            ask = fam if yes else _pick_other(rng, fams, fam)
             return (f"Does this image show {FAMILY_NOUN[ask]}?", ["Yes", "No"],
                     "A" if ask == fam else "B", rationale)
         if is_ref:
             return "references carry no distortion type to ask about"
-        if tpl == "what":
-            opts, ans = _mcq(rng, FAMILY_TEXT[fam], list(FAMILY_TEXT.values()))
+        spec = _mcq_spec(crit, tpl, lab)
+        if tpl == "what" and spec:
+            opts, ans = _mcq(rng, spec, rank)
             return "What type of distortion is most apparent in this image?", opts, ans, rationale
-        if tpl == "which":
-            pool = [k for f, ks in KIND_BY_FAMILY.items() if f != fam for k in ks]
-            opts, ans = _mcq(rng, str(lab.get("distortion_name")), [str(lab.get("distortion_name")), *pool])
+        if tpl == "which" and spec:
+            opts, ans = _mcq(rng, spec, rank)
             return "Which of these distortions has been applied to the image?", opts, ans, rationale
-        if tpl in ("how", "why"):
-            opts, ans = _mcq(rng, FAMILY_HOW[fam], list(FAMILY_HOW.values()))
+        if tpl in ("how", "why") and spec:
+            opts, ans = _mcq(rng, spec, rank)
             if tpl == "why":
                 opts = [f"Because {o[0].lower()}{o[1:]}" for o in opts]
                 return "Why does this image look degraded?", opts, ans, rationale
@@ -104,17 +160,39 @@ def _question(work: dict[str, Any], lab: dict[str, Any], tax: Taxonomy, rng: np.
         if is_ref or region in (None, "whole", "none"):
             return "the distortion covers the whole image (or none), so there is no region to ask about"
         regions = [r for r in REGION_TEXT if r != "whole"]
-        if tpl in ("which", "what"):
-            opts, ans = _mcq(rng, REGION_TEXT[region], [REGION_TEXT[r] for r in regions])
+        spec = _mcq_spec(crit, tpl, lab)
+        if tpl in ("which", "what") and spec:
+            opts, ans = _mcq(rng, spec, rank)
             if tpl == "which":
                 return f"Which part of the image is affected by {FAMILY_NOUN[fam]}?", opts, ans, rationale
             return f"Where is the {FAMILY_NOUN[fam]} visible? What region shows it?", opts, ans, rationale
         if tpl == "yes_no":
-            ask = region if rng.random() < 0.5 else str(rng.choice([r for r in regions if r != region]))
+            yes = rng.random() < 0.5 if want_yes is None else want_yes
+            ask = region if yes else _pick_other(rng, regions, region)
             return (f"Is the {FAMILY_NOUN[fam]} confined to {REGION_TEXT[ask]}?", ["Yes", "No"],
                     "A" if ask == region else "B", rationale)
         return f"the '{tpl}' template has no single right answer for a location"
     return f"synthetic labels cannot answer {crit}"
+
+
+def answer_key(criterion: str, template: str, lab: dict[str, Any]) -> str:
+    """What decides the right answer of an item on this image: balancing it balances the answers.
+
+    The planner deals images so these keys are equally frequent per cell and per reference, so no
+    answer text, severity or region is more likely than another and a text-only guess is chance.
+    """
+    if template == "yes_no":
+        return "any"  # the generator chooses Yes/No per item (balanced per cell)
+    if criterion == "iqa/severity/severity_level":
+        return str(lab.get("severity"))
+    if criterion == "iqa/location/location_description":
+        return str(lab.get("region"))
+    return str(lab.get("family"))
+
+
+def only_no(criterion: str, template: str, lab: dict[str, Any]) -> bool:
+    """yes_no items that can only be "No" (an undistorted image shows no distortion type)."""
+    return template == "yes_no" and lab.get("distortion") == "reference"
 
 
 def answerable(criterion: str, template: str, lab: dict[str, Any], tax: Taxonomy) -> str | None:
@@ -129,6 +207,8 @@ def synthetic_items(plan: list[dict[str, Any]], images: Any, tax: Taxonomy, *, s
                     ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Build QA items for the plan's work items; returns (items, {reason: count}) of skipped work."""
     meta = {r.image_id: json.loads(r.meta or "{}") for r in images.itertuples()}
+    want_yes = _yes_no_targets(plan, meta)
+    ranks = _rank_targets(plan, meta, seed)
     items, skipped = [], {}
     prompt_hash = sha256_hex(canonical_json([PROMPT_VERSION, list(FAMILY_TEXT.items()), list(FAMILY_HOW.items())]))[:16]
     for w in plan:
@@ -137,7 +217,7 @@ def synthetic_items(plan: list[dict[str, Any]], images: Any, tax: Taxonomy, *, s
             key = "image has no synthetic labels"
             skipped[key] = skipped.get(key, 0) + 1
             continue
-        res = _question(w, lab, tax, _rng(w["work_id"], seed))
+        res = _question(w, lab, tax, _rng(w["work_id"], seed), want_yes.get(w["work_id"]), ranks.get(w["work_id"]))
         if isinstance(res, str):
             key = f"{w['criterion']} [{w['template']}]"
             skipped[key] = skipped.get(key, 0) + 1
@@ -155,3 +235,42 @@ def synthetic_items(plan: list[dict[str, Any]], images: Any, tax: Taxonomy, *, s
             "truth": {k: lab.get(k) for k in ("ref_id", "distortion", "family", "level", "severity", "region")},
         })
     return items, skipped
+
+
+def _yes_no_targets(plan: list[dict[str, Any]], meta: dict[str, dict[str, Any]]) -> dict[str, bool]:
+    """work id → wanted answer for yes_no items: half Yes per cell, spread evenly over references."""
+    cells: dict[str, list[dict[str, Any]]] = {}
+    for w in plan:
+        if w["template"] == "yes_no" and meta.get(w["image_id"], {}).get("synthetic"):
+            cells.setdefault(w["criterion"], []).append(w)
+    out: dict[str, bool] = {}
+    for crit, ws in cells.items():
+        forced = [w for w in ws if only_no(crit, "yes_no", meta[w["image_id"]])]
+        free = sorted((w for w in ws if w not in forced),
+                      key=lambda w: (str(meta[w["image_id"]].get("ref_id")), sha256_hex(w["work_id"])))
+        need_yes = min(len(free), len(ws) // 2)
+        for w in forced:
+            out[w["work_id"]] = False
+        for i, w in enumerate(free):  # Bresenham: Yes at evenly spaced positions, so every reference gets its share
+            out[w["work_id"]] = (i + 1) * need_yes // max(1, len(free)) > i * need_yes // max(1, len(free))
+    return out
+
+
+def _rank_targets(plan: list[dict[str, Any]], meta: dict[str, dict[str, Any]], seed: int) -> dict[str, int]:
+    """work id → length rank of the right option: as even over ranks 0–3 as each item's pool allows."""
+    cells: dict[tuple[str, str], list[tuple[str, set[int], str]]] = {}
+    for w in plan:
+        lab = meta.get(w["image_id"], {})
+        spec = _mcq_spec(w["criterion"], w["template"], lab) if lab.get("synthetic") else None
+        if spec:
+            cells.setdefault((w["criterion"], w["template"]), []).append(
+                (w["work_id"], feasible_ranks(spec, w["work_id"], seed), str(lab.get("ref_id"))))
+    out: dict[str, int] = {}
+    for entries in cells.values():
+        counts: Counter[int] = Counter()
+        # the most constrained first; then by reference, so every reference gets a spread of ranks
+        for wid, ok, _ in sorted(entries, key=lambda e: (len(e[1]), e[2], sha256_hex(e[0]))):
+            r = min(ok, key=lambda k: (counts[k], (k - len(out)) % 4))
+            counts[r] += 1
+            out[wid] = r
+    return out

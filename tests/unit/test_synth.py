@@ -57,13 +57,14 @@ def test_same_seed_same_bytes_and_items(tmp_path: Path) -> None:
         generate(p, backend="synthetic")
         rows = read_jsonl(p.table("candidates.jsonl"))
         items.append([(r["item_id"], r["question"], r["options"], r["answer"]) for r in rows])
-    assert digests[0] == digests[1] and len(digests[0]) == 2 + 2 * 3 * 4
+    assert digests[0] == digests[1] and len(digests[0]) == 2 * 3 + 2 * 3 * 4  # 3 clean versions per reference
     assert items[0] == items[1] and items[0]
 
 
 def test_synthetic_items_are_exactly_right(project: Project) -> None:
     s = synth(project, max_references=3, seed=1, workers=2)
-    assert s.images == 3 + 3 * 4 * len(DISTORTIONS)  # the first three samples are colour photographs
+    # the first three samples are colour photographs; each gives 3 clean versions and 4 levels of every distortion
+    assert s.images == 3 * 3 + 3 * 4 * len(DISTORTIONS) - s.invisible
     labels = {r["path"]: r for r in read_jsonl(project.table("synth_labels.jsonl"))}
     images = load_images(project)
     assert len(images) == s.images
@@ -109,5 +110,39 @@ def test_grey_references_skip_colour_distortions(project: Project, tmp_path: Pat
     (tmp_path / "refs").mkdir()
     photo(1).convert("L").save(tmp_path / "refs" / "grey.png")
     s = synth(project, tmp_path / "refs", distortions=["saturation_up", "gaussian_blur"], workers=1)
-    assert s.by_distortion == {"reference": 1, "gaussian_blur": 4}
+    assert s.by_distortion == {"reference": 3, "gaussian_blur": 4 - s.invisible}
     Image.open(project.images_root / "synth" / "refs" / "grey.png").verify()
+
+
+def test_slight_means_visible(tmp_path: Path) -> None:
+    init(tmp_path / "p")
+    p = Project.load(tmp_path / "p")
+    s = synth(p, max_references=12, distortions=["pixelation", "gaussian_blur"], levels=[1, 2, 3], seed=0, workers=2)
+    labels = read_jsonl(p.table("synth_labels.jsonl"))
+    slight = [r for r in labels if r["severity"] == "Slight"]
+    assert slight and all(r["region_psnr"] <= 38.0 for r in slight)
+    assert s.invisible >= 1  # 2-pixel blocks on the smooth moon change nothing at all
+    assert not any(r["ref_id"] == "moon" and r["distortion"] == "pixelation" and r["level"] == 1 for r in labels)
+    clean = [r for r in labels if r["severity"] == "None"]
+    assert sorted({r["variant"] for r in clean}) == ["crop", "flip", "original"] and len(clean) == 36
+
+
+def test_synthetic_answers_are_balanced_per_cell(tmp_path: Path) -> None:
+    from collections import Counter
+
+    init(tmp_path / "p")
+    p = Project.load(tmp_path / "p")
+    synth(p, max_references=6, seed=1, workers=2)
+    plan(p, domain=["iqa"], per_cell=36, backend="synthetic", per_image_cap=6, estimate_role=None)
+    generate(p, backend="synthetic")
+    rows = read_jsonl(p.table("candidates.jsonl"))
+    cells: dict[tuple[str, str], Counter[str]] = {}
+    for r in rows:
+        text = r["options"][ord(r["answer"]) - 65]
+        cells.setdefault((r["criterion"], r["template"]), Counter())[text if r["template"] in ("yes_no", "level")
+                                                                     or "location" in r["criterion"] else
+                                                                     r["truth"]["family"]] += 1
+    assert cells
+    for cell, counts in cells.items():
+        assert sum(counts.values()) == 36, cell
+        assert max(counts.values()) - min(counts.values()) <= 1, (cell, counts)
