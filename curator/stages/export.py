@@ -188,6 +188,20 @@ def _answer_text(items: pd.DataFrame) -> pd.Series:
                       zip(items["options"], items["answer"], strict=True)], index=items.index)
 
 
+def _balance_per_split(items: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Spread answer letters evenly within each split and template (where a position prior is measured).
+
+    Sampling and splitting undo check's global balance. Items whose options a person edited keep the
+    order that person wrote; the model's original order is in ``model_options`` either way.
+    """
+    edited = items["review_status"].eq("edited") if "review_status" in items else pd.Series(False, index=items.index)
+    free = items[~edited]
+    if free.empty:
+        return items
+    parts = [balance_letters(part, seed) for _, part in free.groupby(["split", "template"], sort=False)]
+    return pd.concat([*parts, items[edited]]).loc[items.index]
+
+
 def _assign_splits(items: pd.DataFrame, vr: pd.DataFrame, images: pd.DataFrame, fractions: dict[str, float],
                    bits: int, group_by: list[str] | None, seed: int) -> tuple[pd.Series, pd.Series, dict[str, int]]:
     """One split per group of related images, for VQA items and VR images together."""
@@ -238,9 +252,7 @@ def export(project: Project, *, name: str | None = None, source: str | None = No
     images = load_images(project)
     vr, vr_skipped = _vr_items(project, images, tax) if include_vr else (pd.DataFrame(), Counter())
     items["split"], vr_split, _ = _assign_splits(items, vr, images, fractions, near_duplicate_bits, group_by, seed)
-    # sampling and splitting undo check's global letter balance: balance again where it is measured
-    items = pd.concat([balance_letters(part, seed) for _, part in items.groupby(["split", "template"], sort=False)]
-                      ).loc[items.index]
+    items = _balance_per_split(items, seed)
     if len(vr):
         vr["split"] = vr_split
     root = project.images_root
