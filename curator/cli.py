@@ -8,13 +8,15 @@ library happen inside the commands so ``curator --help`` stays instant. Errors: 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from curator._cli_common import ProjectOpt, _project, handled
+from curator._cli_common import ProjectOpt, _project, _run_model_stage, handled
+
+WaitOpt = typer.Option(False, "--wait", help="If another model-calling run holds the project, wait for it.")
+MaxCostOpt = typer.Option(None, min=0, help="Money cap for this run (0 sends nothing; a reply already cached is free).")
+LimitOpt = typer.Option(None, min=0, help="Only this many items (a trial run).")
 
 app = typer.Typer(help="Build human-verified perceptual image benchmarks for multimodal LLMs.",
                   no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
@@ -132,7 +134,7 @@ def ingest(source: str = typer.Argument(None, help="Images folder (default: imag
            hf_split: str = typer.Option(None, help="Split of an HF dataset."),
            score_domain: str = typer.Option(None, help="Taxonomy domain the scores rate: iqa, iaa, ista (presets "
                                                        "set their own)."),
-           workers: int = typer.Option(None, help="Decoding processes (default: all cores)."),
+           workers: int = typer.Option(None, min=1, help="Decoding processes (default: all cores)."),
            project: Path = ProjectOpt) -> None:
     """Build the images table from a folder, a label file or an HF dataset.
 
@@ -158,31 +160,6 @@ def ingest(source: str = typer.Argument(None, help="Images folder (default: imag
               rej.head(20).itertuples(index=False))
 
 
-def _render_stats(stats: Any, title: str) -> None:
-    from curator._render import kv
-
-    if stats is not None:
-        kv(title, stats.rows())
-
-
-def _run_model_stage(fn: Callable[[], Any], title: str) -> Any:
-    """Run a model-calling stage; on a clean stop (budget, breaker) still print what was done."""
-    from curator._render import kv
-    from curator.errors import EngineError
-
-    try:
-        summary = fn()
-    except EngineError as exc:
-        part = getattr(exc, "summary", None)
-        if part is not None:
-            kv(title, part.rows())
-        _render_stats(getattr(exc, "stats", None), "engine")
-        raise
-    kv(title, summary.rows())
-    _render_stats(getattr(summary, "stats", None), "engine")
-    return summary
-
-
 # --------------------------------------------------------------------------------------------- synth
 @app.command()
 @handled
@@ -191,9 +168,9 @@ def synth(references: Path = typer.Argument(None, help="Folder of reference imag
           level: list[int] = typer.Option(None, "--level", help="Level 1-4 (repeatable; default all)."),
           region: list[str] = typer.Option(None, "--region", help="whole, left, right, top, bottom, centre."),
           whole_fraction: float = typer.Option(0.4, help="Share of images distorted everywhere."),
-          max_references: int = typer.Option(None, help="Use at most this many references."),
+          max_references: int = typer.Option(None, min=1, help="Use at most this many references."),
           seed: int = typer.Option(0, help="Same seed, same bytes."),
-          workers: int = typer.Option(None, help="Processes (default: all cores)."),
+          workers: int = typer.Option(None, min=1, help="Processes (default: all cores)."),
           project: Path = ProjectOpt) -> None:
     """Degrade reference images with known distortions and ingest them with exact labels.
 
@@ -216,9 +193,9 @@ def synth(references: Path = typer.Argument(None, help="Folder of reference imag
 def plan(domain: list[str] = typer.Option(None, "--domain", help="iaa, iqa, ista (repeatable)."),
          criteria: list[str] = typer.Option(None, "--criteria", help="Criterion path glob, e.g. 'iqa/*' (repeatable)."),
          templates: list[str] = typer.Option(None, "--template", help="Question template (repeatable)."),
-         per_cell: int = typer.Option(10, help="Items per (criterion, template) cell."),
+         per_cell: int = typer.Option(10, min=1, help="Items per (criterion, template) cell."),
          quota: str = typer.Option(None, help="'published' or a YAML/JSON/CSV of per-criterion targets."),
-         per_image_cap: int = typer.Option(8, help="At most this many work items per image."),
+         per_image_cap: int = typer.Option(8, min=1, help="At most this many work items per image."),
          seed: int = typer.Option(None, help="Tie-break seed (default: project seed)."),
          backend: str = typer.Option("model", help="model or synthetic (deal only answerable images)."),
          project: Path = ProjectOpt) -> None:
@@ -250,12 +227,16 @@ def plan(domain: list[str] = typer.Option(None, "--domain", help="iaa, iqa, ista
 @handled
 def generate(backend: str = typer.Option("model", help="model or synthetic."),
              role: str = typer.Option("generator", help="Model role from curator.yaml."),
-             limit: int = typer.Option(None, help="Only this many work items (a trial run)."),
-             max_cost: float = typer.Option(None, help="Stop cleanly once this much money is spent."),
+             limit: int = LimitOpt,
+             max_cost: float = MaxCostOpt,
              batch_out: str = typer.Option(None, help="Write an OpenAI Batch input file instead of calling."),
-             retry_rejects: bool = typer.Option(False, help="Retry items whose reply was rejected before."),
+             retry_rejects: bool = typer.Option(False, help="Ask again for items whose reply was rejected before."),
+             wait: bool = WaitOpt,
              project: Path = ProjectOpt) -> None:
     """Write QA candidates for the plan (resumable: rerun after any stop).
+
+    Exit codes: 0 done; 1 error or a stop (budget, breaker); 3 items left unfinished (rerun to resume);
+    4 another run holds the project; 130 interrupted (requests in flight were saved).
 
     Examples:
         curator generate --limit 20          # a trial run
@@ -267,16 +248,17 @@ def generate(backend: str = typer.Option("model", help="model or synthetic."),
 
     p = _project(project)
     _run_model_stage(lambda: run(p, backend=backend, role=role, limit=limit, max_cost=max_cost, batch_out=batch_out,
-                                 retry_rejects=retry_rejects, reporter=RichReporter()), "generate")
+                                 retry_rejects=retry_rejects, wait=wait, reporter=RichReporter()), "generate")
 
 
 # ------------------------------------------------------------------------------------------ describe
 @app.command()
 @handled
 def describe(role: str = typer.Option("describe", help="Model role (falls back to generator)."),
-             limit: int = typer.Option(None, help="Describe at most this many images."),
-             max_components: int = typer.Option(4, help="Components per image."),
-             max_cost: float = typer.Option(None, help="Money cap for this run."),
+             limit: int = LimitOpt,
+             max_components: int = typer.Option(4, min=1, help="Components per image."),
+             max_cost: float = MaxCostOpt,
+             wait: bool = WaitOpt,
              project: Path = ProjectOpt) -> None:
     """Write the ISTA structured annotation and texture-richness score per image.
 
@@ -288,16 +270,17 @@ def describe(role: str = typer.Option("describe", help="Model role (falls back t
 
     p = _project(project)
     _run_model_stage(lambda: run(p, role=role, limit=limit, max_components=max_components, max_cost=max_cost,
-                                 reporter=RichReporter()), "describe")
+                                 wait=wait, reporter=RichReporter()), "describe")
 
 
 # ----------------------------------------------------------------------------------- quality control
 @app.command()
 @handled
 def judge(role: str = typer.Option("judge", help="Model role of the judge."),
-          min_score: int = typer.Option(4, help="Keep when every aspect scores at least this (1-5)."),
-          limit: int = typer.Option(None, help="Judge at most this many new items."),
-          max_cost: float = typer.Option(None, help="Money cap for this run."),
+          min_score: int = typer.Option(4, min=1, max=5, help="Keep when every aspect scores at least this (1-5)."),
+          limit: int = LimitOpt,
+          max_cost: float = MaxCostOpt,
+          wait: bool = WaitOpt,
           project: Path = ProjectOpt) -> None:
     """Rate every new candidate on four aspects with a judge of another model family.
 
@@ -308,7 +291,7 @@ def judge(role: str = typer.Option("judge", help="Model role of the judge."),
     from curator.stages.judge import judge as run
 
     p = _project(project)
-    s = _run_model_stage(lambda: run(p, role=role, min_score=min_score, limit=limit, max_cost=max_cost,
+    s = _run_model_stage(lambda: run(p, role=role, min_score=min_score, limit=limit, max_cost=max_cost, wait=wait,
                                      reporter=RichReporter()), "judge")
     table("judge rejection by criterion and template", ["criterion", "template", "n", "dropped", "%"],
           [(c, t, n, d, f"{pct:.0f}") for c, t, n, d, pct in s.by_cell])
@@ -316,28 +299,30 @@ def judge(role: str = typer.Option("judge", help="Model role of the judge."),
 
 @app.command()
 @handled
-def blind(max_hit_rate: float = typer.Option(0.25, help="Drop when more than this share of answerers are right."),
-          limit: int = typer.Option(None, help="At most this many new items per answerer."),
-          max_cost: float = typer.Option(None, help="Money cap per answerer."),
+def blind(max_hit_rate: float = typer.Option(0.25, min=0.0, max=1.0,
+                                             help="Drop when more than this share of answerers are right."),
+          limit: int = LimitOpt,
+          max_cost: float = MaxCostOpt,
+          wait: bool = WaitOpt,
           project: Path = ProjectOpt) -> None:
     """Ask text-only answerers every question without the image; drop what they can answer.
 
     Examples:
         curator blind                       # MMStar's rule: drop when more than 2 of 8 are right
     """
-    from curator._render import RichReporter, kv
+    from curator._render import RichReporter
     from curator.stages.blind import blind as run
 
-    s = run(_project(project), max_hit_rate=max_hit_rate, limit=limit, max_cost=max_cost, reporter=RichReporter())
-    kv("blind", s.rows())
-    for st in s.stats:
-        _render_stats(st, "engine")
+    p = _project(project)
+    _run_model_stage(lambda: run(p, max_hit_rate=max_hit_rate, limit=limit, max_cost=max_cost, wait=wait,
+                                 reporter=RichReporter()), "blind")
 
 
 @app.command()
 @handled
-def check(per_image_cap: int = typer.Option(6, help="Keep at most this many items per image (0: no cap)."),
-          near_duplicate: float = typer.Option(0.9, help="Similarity at which two questions are duplicates."),
+def check(per_image_cap: int = typer.Option(6, min=0, help="Keep at most this many items per image (0: no cap)."),
+          near_duplicate: float = typer.Option(0.9, min=0.0, max=1.0,
+                                               help="Similarity at which two questions are duplicates."),
           balance: bool = typer.Option(True, help="Balance answer letters by a seeded option shuffle."),
           require_judge: bool = typer.Option(False, help="Drop items the judge has not seen."),
           require_blind: bool = typer.Option(False, help="Drop items the blind check has not seen."),
@@ -360,10 +345,11 @@ def check(per_image_cap: int = typer.Option(6, help="Keep at most this many item
 @handled
 def sample(by: list[str] = typer.Option(None, "--by", help="Stratum column (repeatable; default criterion, template)."),
            mode: str = typer.Option("equal", help="equal (n per stratum), proportional (n total), table."),
-           n: int = typer.Option(30, help="Per-stratum or total count."),
+           n: int = typer.Option(30, min=1, help="Per-stratum or total count."),
            quota: str = typer.Option(None, help="Quota table (CSV/YAML) or 'published'."),
            bins: list[str] = typer.Option(None, "--bins", help="Score bins: col:q4 or col:0,40,70,100 (repeatable)."),
-           train_fraction: float = typer.Option(0.0, help="Share of images held out as a disjoint train pool."),
+           train_fraction: float = typer.Option(0.0, min=0.0, max=0.95,
+                                                help="Share of images held out as a disjoint train pool."),
            seed: int = typer.Option(None, help="Selection seed (default: project seed)."),
            project: Path = ProjectOpt) -> None:
     """Pick the items that go to people with stratified quotas.
@@ -392,7 +378,8 @@ def sample(by: list[str] = typer.Option(None, "--by", help="Stratum column (repe
 def export(name: str = typer.Option(None, help="Folder name under export/ (default: project name)."),
            source: str = typer.Option(None, help="Item table (default: reviewed > sample > checked > candidates)."),
            splits: str = typer.Option("test", help="test | dev:0.2,test:0.8 | train:0.8,test:0.2"),
-           near_duplicate_bits: int = typer.Option(6, help="Perceptual-hash distance under which images are one."),
+           near_duplicate_bits: int = typer.Option(6, min=0, max=64,
+                                                   help="Perceptual-hash distance under which images are one."),
            group_by: list[str] = typer.Option(None, "--group-by", help="Label column whose equal values keep images "
                                                                       "in one split (e.g. scene); repeatable."),
            include_vr: bool = typer.Option(True, help="Also export the visual-rating configuration."),
@@ -425,8 +412,9 @@ def eval_(benchmark: Path = typer.Argument(None, help="Exported benchmark folder
           text_only: bool = typer.Option(False, help="No image (for multimodal gain / leakage)."),
           tasks: str = typer.Option("vqa,vr", help="vqa, vr or both."),
           plcc_logistic: bool = typer.Option(False, help="4-parameter logistic fit before PLCC."),
-          limit: int = typer.Option(None, help="Only the first N items (a trial run)."),
-          max_cost: float = typer.Option(None, help="Money cap."),
+          limit: int = LimitOpt,
+          max_cost: float = MaxCostOpt,
+          wait: bool = WaitOpt,
           unipercept: list[Path] = typer.Option(None, "--unipercept", help="Official UniPercept VQA/VR JSON file to "
                                                                           "evaluate instead (repeatable)."),
           unipercept_root: Path = typer.Option(None, help="Folder the UniPercept files' image paths are relative to."),
@@ -443,11 +431,17 @@ def eval_(benchmark: Path = typer.Argument(None, help="Exported benchmark folder
 
     s = run(_project(project), benchmark, role=role, baseline=baseline, split=split, circular=circular,
             text_only=text_only, tasks=tasks, plcc_logistic=plcc_logistic, limit=limit, max_cost=max_cost,
-            unipercept=unipercept or None, unipercept_root=unipercept_root, reporter=RichReporter())
+            unipercept=unipercept or None, unipercept_root=unipercept_root, wait=wait, reporter=RichReporter())
     from rich.markdown import Markdown
 
     console.print(Markdown(s.markdown))
     typer.echo(f"written to {s.out}")
+    if s.unfinished:
+        from curator._cli_common import EXIT_UNFINISHED
+        from curator._render import err_console
+
+        err_console.print(f"[bold yellow]{s.unfinished} requests unfinished — rerun to resume[/]")
+        raise typer.Exit(EXIT_UNFINISHED)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from curator.errors import ConfigError
 
@@ -29,16 +29,25 @@ class RunSettings(_Model):
 
     concurrency: int = Field(32, ge=1, le=4096)
     """Requests in flight at once."""
-    rpm: float | None = None
+    rpm: float | None = Field(None, gt=0)
     """Requests per minute; None = unlimited (the default for custom endpoints)."""
-    tpm: float | None = None
+    tpm: float | None = Field(None, gt=0)
     """Tokens per minute (prompt + images + max_tokens, estimated); None = unlimited."""
-    timeout: float = 120.0
-    """Seconds before one request is abandoned and retried."""
-    max_retries: int = 6
+    timeout: float = Field(120.0, gt=0)
+    """Longest a request may take before it is abandoned and retried (also the limit before any reply)."""
+    adaptive_timeout: bool = True
+    """Once 20 replies have arrived, abandon a request after 8 × the 95th-percentile latency (at least
+    ``min_timeout``, at most ``timeout``): a few hung connections then cost seconds, not minutes."""
+    min_timeout: float = Field(5.0, gt=0)
+    max_retries: int = Field(6, ge=0, le=100)
     """Retries after the first attempt (not attempts) for retryable errors."""
-    breaker_threshold: int = 20
-    """Consecutive failed requests (after their retries) that open the circuit and stop the run."""
+    breaker_threshold: int = Field(20, ge=1)
+    """Consecutive failed attempts that, with ``breaker_seconds`` of no success, open the circuit."""
+    breaker_seconds: float = Field(10.0, ge=0)
+    breaker_timeouts: int = Field(3, ge=1)
+    """Consecutive timed-out attempts (no success between) that open the circuit: a hanging endpoint."""
+    retry_after_cap: float = Field(60.0, ge=0)
+    """Longest pause a server's ``Retry-After`` may impose (a 3600 would park the run for an hour)."""
 
 
 class Endpoint(_Model):
@@ -52,11 +61,27 @@ class Endpoint(_Model):
     """Name of the environment variable holding the key (never the key itself)."""
     family: str = ""
     """Model family (``openai``, ``qwen`` …); the judge warns when it equals the generator's."""
-    temperature: float = 0.0
-    max_tokens: int = 768
+    temperature: float = Field(0.0, ge=0)
+    max_tokens: int = Field(768, ge=1)
     seed: int | None = 0
     json_schema: Literal["auto", "on", "off"] = "auto"
     """Ask for structured output with a JSON schema; ``auto`` turns it off after the server refuses it."""
+
+    @field_validator("json_schema", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, v: Any) -> Any:
+        # YAML 1.1 reads a bare `off` / `on` as a boolean; the docs write them bare
+        return {False: "off", True: "on"}.get(v, v) if isinstance(v, bool) else v
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        from urllib.parse import urlparse
+
+        u = urlparse(v)
+        if u.scheme not in ("http", "https") or not u.netloc:
+            raise ValueError(f"{v!r} is not an http(s) URL such as http://localhost:8000/v1")
+        return v
     text_only: bool = False
     """Blind role: send no image (or a grey one with ``grey_image``)."""
     grey_image: bool = False
@@ -64,10 +89,12 @@ class Endpoint(_Model):
 
     def api_key(self) -> str:
         """The key from the environment; a local server without auth gets a placeholder."""
+        from curator.secrets import register
+
         key = os.environ.get(self.api_key_env, "")
         if not key and "api.openai.com" in self.base_url:
             raise ConfigError(f"no API key: set the environment variable {self.api_key_env} for {self.model}")
-        return key or "sk-no-key"
+        return register(key) or "sk-no-key"
 
     @property
     def family_name(self) -> str:
@@ -112,8 +139,10 @@ class LabelStudioSettings(_Model):
 class ImagePolicy(_Model):
     max_side_iaa: int = 1024
     """IAA images may be downscaled to this longest side before they are sent."""
-    max_bytes: int = 15_000_000
-    """IQA/ISTA images above this size are shrunk losslessly (PNG) instead of re-encoded lossy."""
+    max_bytes: int = Field(15_000_000, ge=1)
+    """Largest image payload sent; an IQA/ISTA image above it is a per-item failure, never re-encoded lossily."""
+    cache_bytes: int = Field(256_000_000, ge=0)
+    """Memory for payloads built once and reused by later requests on the same image (LRU by bytes)."""
 
 
 class Config(_Model):
@@ -129,7 +158,8 @@ class Config(_Model):
     """Per model name; models not listed cost 0 (local servers)."""
     label_studio: LabelStudioSettings = Field(default_factory=LabelStudioSettings)
     images: ImagePolicy = Field(default_factory=ImagePolicy)
-    max_cost: float | None = None
+    max_cost: float | None = Field(None, ge=0)
+    """Money cap of every model-calling run (0 sends nothing); ``--max-cost`` overrides it per run."""
 
 
 class Project:
@@ -147,9 +177,16 @@ class Project:
             raise ConfigError(f"{path}: no {CONFIG_NAME} here; create a project with `curator init {root}`")
         try:
             raw: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.object[exc.start:exc.start + 1]!r}); "
+                              "save it as UTF-8") from exc
         except yaml.MarkedYAMLError as exc:
             line = exc.problem_mark.line + 1 if exc.problem_mark else 1
             raise ConfigError(f"{path}:{line}: bad YAML: {exc.problem}") from exc
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: bad YAML: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping of settings, got {type(raw).__name__}")
         try:
             cfg = Config.model_validate(raw)
         except ValidationError as exc:

@@ -13,7 +13,10 @@ class, prints its message and exits 1. Third-party exceptions are wrapped at the
     ├── EngineError          model calls
     │   ├── EndpointFatal    an error retrying cannot fix (400, 401, 404, context too long)
     │   ├── CircuitOpen      the run can only fail; stopped after saving finished work
-    │   └── BudgetExceeded   --max-cost reached; finished work is saved
+    │   ├── BudgetExceeded   --max-cost reached; finished work is saved
+    │   └── Interrupted      Ctrl-C: requests in flight were finished and saved
+    ├── ProjectBusy          another model-calling run holds the project's lock
+    ├── UsageError           an argument out of range or naming nothing (CLI exit 2; nothing changed)
     ├── StageError           a stage's input table is missing or inconsistent
     ├── ReviewError          Label Studio: unreachable, bad token, rejected config, deleted project
     └── ExportError          export or hub push failed
@@ -61,6 +64,18 @@ class CircuitOpen(EngineError):
 
 class BudgetExceeded(EngineError):
     """The configured money budget was reached."""
+
+
+class Interrupted(EngineError):
+    """The user pressed Ctrl-C; requests in flight were finished and saved first."""
+
+
+class UsageError(CuratorError):
+    """An argument is out of its allowed range or names nothing; the message names the option."""
+
+
+class ProjectBusy(CuratorError):
+    """Another model-calling run holds the project's lock (it names the holder)."""
 
 
 class StageError(CuratorError):

@@ -18,6 +18,9 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".jp2"}
+UNSUPPORTED_SUFFIXES = {".heic", ".heif", ".avif", ".jxl", ".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf",
+                        ".rw2", ".svg", ".psd", ".exr"}
+"""Image formats Pillow cannot read here: listed as rejected (``unsupported_format``), never skipped silently."""
 MAX_PIXELS = 89_478_485
 """Pillow's own decompression-bomb threshold; larger images are rejected, not decoded."""
 
@@ -30,6 +33,9 @@ REJECT_REASONS = {
     "duplicate": "byte-identical to an image already in the table",
     "unreadable": "the file cannot be read (permissions or I/O error)",
     "missing": "the label file names a path that does not exist",
+    "unsupported_format": "an image format that cannot be read here",
+    "bad_label": "the label file's score for this image is not a finite number",
+    "conflicting_labels": "the label file has several rows for this image with different scores",
 }
 
 
@@ -86,6 +92,7 @@ def inspect_image(path: str, rel: str) -> dict[str, Any]:
             if w * h > MAX_PIXELS:
                 return bad("decompression_bomb", f"{w}x{h} = {w * h:,} pixels > {MAX_PIXELS:,}")
             fmt, mode = img.format or "", img.mode
+            frames = int(getattr(img, "n_frames", 1) or 1)
             orientation = int(img.getexif().get(0x0112, 1) or 1)
             if fmt == "JPEG":
                 img.draft("RGB", (max(1, w // 8), max(1, h // 8)))  # decode at 1/8: fast, still reads every byte
@@ -105,7 +112,7 @@ def inspect_image(path: str, rel: str) -> dict[str, Any]:
         w, h = h, w
     phash = str(imagehash.phash(analysis_image(upright)))
     return {"ok": True, "image_id": digest, "path": rel, "width": w, "height": h, "format": fmt, "mode": mode,
-            "bytes": len(data), "phash": phash, "orientation": orientation}
+            "bytes": len(data), "phash": phash, "orientation": orientation, "frames": frames}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,30 +135,58 @@ class Payload:
 _MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
 
 
+class PayloadError(ValueError):
+    """This image cannot be sent under the payload policy (a per-item failure, never a run stop)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        super().__init__(detail)
+
+
 def make_payload(path: Path, *, domain: str, max_side: int = 1024, max_bytes: int = 15_000_000) -> Payload:
     """The bytes a model sees for ``path``.
 
     IQA and ISTA questions are about artefacts, so those images go out as their original bytes
-    whenever the format is one the API accepts and the file is within ``max_bytes``; otherwise they
-    are re-encoded *losslessly* (PNG). IAA images may be downscaled to ``max_side`` (JPEG draft
+    whenever the format is one the API accepts (JPEG, PNG, WebP) and the file is within
+    ``max_bytes``; other formats (BMP, TIFF, GIF …) are re-encoded *losslessly* (PNG). Such an image
+    is never re-encoded lossily or shrunk: when it is too large to send as it is, that is a
+    :class:`PayloadError` naming the limit. IAA images may be downscaled to ``max_side`` (JPEG draft
     mode makes that cheap) since composition survives resampling.
+
+    Raises:
+        PayloadError: unreadable (``image_unreadable``) or too large (``image_too_large``).
     """
-    data = path.read_bytes()
-    with Image.open(io.BytesIO(data)) as img:
-        fmt = img.format or ""
-        w, h = img.size
-        if domain == "iaa" and max(w, h) > max_side:
-            if fmt == "JPEG":
-                img.draft("RGB", (max_side, max_side))
-            small = ImageOps.exif_transpose(analysis_image(img))
-            small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise PayloadError("image_unreadable", f"{path}: {exc.strerror or exc}") from exc
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            fmt = img.format or ""
+            w, h = img.size
+            if domain == "iaa" and max(w, h) > max_side:
+                if fmt == "JPEG":
+                    img.draft("RGB", (max_side, max_side))
+                small = ImageOps.exif_transpose(analysis_image(img))
+                small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+                buf = io.BytesIO()
+                small.save(buf, "JPEG", quality=92)
+                out = buf.getvalue()
+                return Payload(out, "image/jpeg", hashlib.sha256(out).hexdigest(), "downscaled")
+            if fmt in ("JPEG", "PNG", "WEBP"):
+                if len(data) > max_bytes:
+                    raise PayloadError("image_too_large", f"{path}: {len(data):,} bytes > images.max_bytes "
+                                       f"{max_bytes:,}; {domain.upper() or 'this'} images are never re-encoded "
+                                       "lossily — raise the limit if the endpoint accepts it")
+                return Payload(data, _MIME[fmt], hashlib.sha256(data).hexdigest(), "original")
             buf = io.BytesIO()
-            small.save(buf, "JPEG", quality=92)
+            analysis_image(img).save(buf, "PNG", optimize=False)
             out = buf.getvalue()
-            return Payload(out, "image/jpeg", hashlib.sha256(out).hexdigest(), "downscaled")
-        if fmt in ("JPEG", "PNG", "WEBP") and len(data) <= max_bytes:
-            return Payload(data, _MIME[fmt], hashlib.sha256(data).hexdigest(), "original")
-        buf = io.BytesIO()
-        analysis_image(img).save(buf, "PNG", optimize=False)
-        out = buf.getvalue()
-        return Payload(out, "image/png", hashlib.sha256(out).hexdigest(), "lossless_png")
+    except PayloadError:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise PayloadError("image_unreadable", f"{path}: {type(exc).__name__}: {exc}") from exc
+    if len(out) > max_bytes:
+        raise PayloadError("image_too_large", f"{path}: {fmt} as lossless PNG is {len(out):,} bytes > "
+                           f"images.max_bytes {max_bytes:,}")
+    return Payload(out, "image/png", hashlib.sha256(out).hexdigest(), "lossless_png")

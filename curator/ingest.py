@@ -19,7 +19,7 @@ import pandas as pd
 
 from curator.config import Project
 from curator.errors import IngestError
-from curator.images import IMAGE_SUFFIXES, REJECT_REASONS, inspect_image
+from curator.images import IMAGE_SUFFIXES, REJECT_REASONS, UNSUPPORTED_SUFFIXES, inspect_image
 from curator.presets import PRESETS, read_any
 from curator.progress import Reporter, reporter_or_null
 from curator.tables import write_parquet
@@ -36,6 +36,7 @@ class IngestSummary:
     ingested: int = 0
     already_present: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    notes: Counter[str] = field(default_factory=Counter)
     total_images: int = 0
     table: str = ""
 
@@ -43,6 +44,7 @@ class IngestSummary:
         out = [("files scanned", str(self.scanned)), ("ingested (new)", str(self.ingested)),
                ("already in table", str(self.already_present))]
         out += [(f"rejected: {k}", str(v)) for k, v in sorted(self.rejected.items())]
+        out += [(f"note: {k}", str(v)) for k, v in sorted(self.notes.items())]
         out.append(("images in table", str(self.total_images)))
         return out
 
@@ -71,6 +73,10 @@ def _scan_folder(root: Path) -> tuple[list[tuple[str, str]], list[dict[str, Any]
         dirnames[:] = sorted(n for n in dirnames if not n.startswith("."))
         for name in sorted(filenames):
             p = d / name
+            if p.suffix.lower() in UNSUPPORTED_SUFFIXES:
+                rejects.append({"path": p.relative_to(root).as_posix(), "reason": "unsupported_format",
+                                "detail": f"{p.suffix} images cannot be read here (convert to PNG or JPEG)"})
+                continue
             if p.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             rel = p.relative_to(root).as_posix()
@@ -253,71 +259,159 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
             raise IngestError(f"--score-domain {domain!r} is not a domain of the taxonomy ({', '.join(known)})")
 
     table = project.table(IMAGES_TABLE)
+    _fold_parts(project)  # a killed run's committed chunks first: resume, never redo
     existing = _with_locations(pd.read_parquet(table), project) if table.exists() else pd.DataFrame()
     images_root = project.images_root
     known_files = set(existing["file"]) if len(existing) else set()
     known_ids = dict(zip(existing["image_id"], existing["file"], strict=True)) if len(existing) else {}
-    root_text = _root_text(root, project)
-
-    rejects: list[dict[str, Any]] = []
-    label_rows: dict[str, dict[str, Any]] = {}
     if frame is not None:
-        observed = {c: (float(frame[c].min()), float(frame[c].max())) for c, sc in scales.items() if sc is None}
-        todo: list[tuple[str, str]] = []
-        for row in frame.to_dict("records"):
-            rel = str(row["path"]).replace("\\", "/")
-            p = root / rel
-            if not _within(p, root):
-                rejects.append({"path": rel, "reason": "outside_root", "detail": f"resolves to {p.resolve()}"})
-                continue
-            if not p.exists():
-                rejects.append({"path": rel, "reason": "missing", "detail": REJECT_REASONS["missing"]})
-                continue
-            rel = p.resolve().relative_to(root).as_posix()
-            label_rows[rel] = {**row, **_score_fields(row, scales, observed)}
-            todo.append((str(p.resolve()), rel))
+        label_rows, todo, rejects, notes = _labelled_files(frame, scales, root, labels)
     else:
-        todo, rejects = _scan_folder(root)
-
-    summary = IngestSummary(scanned=len(todo) + len(rejects))
+        (todo, rejects), label_rows, notes = _scan_folder(root), {}, Counter()
+    summary = IngestSummary(scanned=len(todo) + len(rejects), notes=notes)
     fresh = [(a, r) for a, r in todo if image_location(root, r, images_root) not in known_files]
     summary.already_present = len(todo) - len(fresh)
+    base = {"root": _root_text(root, project), "source": src_name, "license": lic}
     rep.start("ingest", len(fresh))
-    new_rows: list[dict[str, Any]] = []
-    n_workers = workers or os.cpu_count() or 1
-    with ProcessPoolExecutor(max_workers=n_workers) as pool:
-        results = pool.map(inspect_image, [a for a, _ in fresh], [r for _, r in fresh], chunksize=8)
-        for res in results:
-            rep.advance(1)
-            if not res.pop("ok"):
-                rejects.append(res)
-                continue
-            if res["image_id"] in known_ids:
-                rejects.append({"path": res["path"], "reason": "duplicate",
-                                "detail": f"same bytes as {known_ids[res['image_id']]}"})
-                continue
+    chunk: list[dict[str, Any]] = []
+    for res in _inspect_all(fresh, workers or os.cpu_count() or 1):
+        rep.advance(1)
+        if not res.pop("ok"):
+            rejects.append(res)
+        elif res["image_id"] in known_ids:
+            rejects.append({"path": res["path"], "reason": "duplicate",
+                            "detail": f"same bytes as {known_ids[res['image_id']]}"})
+        else:
             known_ids[res["image_id"]] = res["path"]
-            lab = label_rows.get(res["path"], {})
-            meta = {k: v for k, v in lab.items() if k not in ("path", "scores", "score", "score_name", "score_min",
-                                                                "score_max", "score_norm") and k not in scales}
-            new_rows.append({**res, "root": root_text, "file": image_location(root, res["path"], images_root),
-                             "source": src_name, "license": lic,
-                             "score": lab.get("score"), "score_name": lab.get("score_name", ""),
-                             "score_min": lab.get("score_min"), "score_max": lab.get("score_max"),
-                             "score_norm": lab.get("score_norm"), "scores": lab.get("scores", "{}"),
-                             "score_domain": domain if lab.get("score") is not None else "",
-                             "meta": json.dumps(meta, default=str)})
+            chunk.append(_image_row(res, label_rows.get(res["path"], {}), scales, base, domain,
+                                    image_location(root, res["path"], images_root)))
+            summary.ingested += 1
+            if len(chunk) >= CHUNK:
+                _commit_part(project, chunk)
+                chunk = []
     rep.finish()
-
-    combined = pd.concat([existing, pd.DataFrame(new_rows)], ignore_index=True) if new_rows else existing
-    if len(combined):
-        write_parquet(table, combined)
+    _commit_part(project, chunk)
+    summary.total_images = _fold_parts(project)
     _write_rejects(project, rejects)
-    summary.ingested = len(new_rows)
     summary.rejected = Counter(r["reason"] for r in rejects)
-    summary.total_images = len(combined)
     summary.table = str(table)
     return summary
+
+
+CHUNK = 256
+"""Images per committed chunk: a killed ingest keeps everything up to its last chunk."""
+PARTS = "images.parts"
+
+
+def _image_row(res: dict[str, Any], lab: dict[str, Any], scales: dict[str, Any], base: dict[str, Any], domain: str,
+               file: str) -> dict[str, Any]:
+    meta = {k: v for k, v in lab.items() if k not in ("path", "scores", "score", "score_name", "score_min",
+                                                        "score_max", "score_norm", "_row") and k not in scales}
+    if res.get("frames", 1) > 1:
+        meta["frames_note"] = f"{res['frames']} frames; only the first is used"
+    return {**res, **base, "file": file, "score": lab.get("score"), "score_name": lab.get("score_name", ""),
+            "score_min": lab.get("score_min"), "score_max": lab.get("score_max"), "score_norm": lab.get("score_norm"),
+            "scores": lab.get("scores", "{}"), "score_domain": domain if lab.get("score") is not None else "",
+            "meta": json.dumps(meta, default=str)}
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: the kernel kills a worker when its parent dies (Linux), so kill -9 leaves none."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _inspect_all(files: list[tuple[str, str]], workers: int) -> Any:
+    """Inspect files in worker processes, yielding results in order."""
+    if not files:
+        return
+    with ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent) as pool:
+        yield from pool.map(inspect_image, [a for a, _ in files], [r for _, r in files], chunksize=8)
+
+
+def _commit_part(project: Project, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    parts = project.data / PARTS
+    parts.mkdir(exist_ok=True)
+    n = len(list(parts.glob("*.parquet")))
+    write_parquet(parts / f"{os.getpid()}-{n:06d}.parquet", pd.DataFrame(rows))
+
+
+def _fold_parts(project: Project) -> int:
+    """Merge committed chunks into the images table (atomically); returns the table's size."""
+    table = project.table(IMAGES_TABLE)
+    parts = sorted((project.data / PARTS).glob("*.parquet")) if (project.data / PARTS).is_dir() else []
+    existing = pd.read_parquet(table) if table.exists() else pd.DataFrame()
+    if parts:
+        frames = [existing, *(pd.read_parquet(f) for f in parts)]
+        combined = pd.concat([f for f in frames if len(f)], ignore_index=True)
+        combined = combined.drop_duplicates("image_id", keep="first").reset_index(drop=True)
+        write_parquet(table, combined)
+        for f in parts:
+            f.unlink()
+        return len(combined)
+    return len(existing)
+
+
+def _labelled_files(frame: pd.DataFrame, scales: dict[str, tuple[float, float] | None], root: Path,
+                    labels: str | Path | None) -> tuple[dict[str, dict[str, Any]], list[tuple[str, str]],
+                                                        list[dict[str, Any]], Counter[str]]:
+    """Label rows by relative path, files to inspect, rejects (bad scores, conflicts, missing) and notes."""
+    rejects: list[dict[str, Any]] = []
+    notes: Counter[str] = Counter()
+    frame = frame.reset_index(drop=True)
+    frame["_row"] = frame.index + 2  # the line in a CSV with a header
+    bad = _bad_scores(frame, scales, labels)
+    for rel, why in bad.items():
+        rejects.append({"path": rel, "reason": "bad_label", "detail": why})
+    good = frame[~frame["path"].astype(str).isin(bad)]
+    finite = {c: good[c].astype(float) for c in scales}
+    observed = {c: (float(v.min()), float(v.max())) for c, v in finite.items() if scales[c] is None and len(v)}
+    label_rows: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[str, str]] = []
+    for path, rows in good.groupby(good["path"].astype(str), sort=False):
+        rel = path.replace("\\", "/")
+        if len(rows) > 1:
+            distinct = rows[list(scales)].drop_duplicates() if scales else rows.iloc[:1]
+            if len(distinct) > 1:
+                rejects.append({"path": rel, "reason": "conflicting_labels", "detail": f"{labels}: rows "
+                                f"{', '.join(map(str, rows['_row']))} give different scores for this image"})
+                continue
+            notes["duplicate label rows with equal scores (one kept)"] += len(rows) - 1
+        row = rows.iloc[0].to_dict()
+        p = root / rel
+        if not _within(p, root):
+            rejects.append({"path": rel, "reason": "outside_root", "detail": f"resolves to {p.resolve()}"})
+            continue
+        if not p.exists():
+            rejects.append({"path": rel, "reason": "missing", "detail": REJECT_REASONS["missing"]})
+            continue
+        rel = p.resolve().relative_to(root).as_posix()
+        label_rows[rel] = {**row, **_score_fields(row, scales, observed)}
+        todo.append((str(p.resolve()), rel))
+    return label_rows, todo, rejects, notes
+
+
+def _bad_scores(frame: pd.DataFrame, scales: dict[str, Any], labels: str | Path | None) -> dict[str, str]:
+    """path → why its score cannot be used (not a number, not finite), naming the file, line and column."""
+    import numpy as np
+
+    bad: dict[str, str] = {}
+    for col in scales:
+        raw = frame[col]
+        num = pd.to_numeric(raw, errors="coerce")
+        wrong = (raw.notna() & num.isna()) | np.isinf(num.fillna(0.0))
+        for i in frame.index[wrong]:
+            bad.setdefault(str(frame.at[i, "path"]), f"{labels}:{frame.at[i, '_row']}: {col} = {raw[i]!r} is not "
+                                                     "a finite number")
+        frame[col] = num
+    return bad
 
 
 def _write_rejects(project: Project, rejects: list[dict[str, Any]]) -> None:

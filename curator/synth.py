@@ -374,7 +374,9 @@ def synth(project: Project, references: str | Path | None = None, *, distortions
                 jobs.append((str(p), ref_id, d, lv, region, seed, str(out)))
     rep.start("synth", len(jobs))
     rows, invisible = [], 0
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
+    from curator.ingest import _die_with_parent
+
+    with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), initializer=_die_with_parent) as pool:
         for row in pool.map(_job, jobs, chunksize=4):
             rep.advance(1)
             if not row.pop("visible"):

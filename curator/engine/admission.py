@@ -1,8 +1,10 @@
-"""Admission control: a concurrency limit plus requests- and tokens-per-minute token buckets.
+"""Admission control: requests- and tokens-per-minute token buckets and an endpoint-wide pause.
 
-Unlimited by default (``None``) — the right default for a custom endpoint, where a made-up limit
-would silently throttle a local vLLM server. Buckets refill continuously; a request waits only as
-long as its own cost needs.
+Concurrency is bounded by the engine's fixed pool of workers. Rates are unlimited by default
+(``None``) — the right default for a custom endpoint, where a made-up limit would silently
+throttle a local vLLM server. Buckets refill continuously; a request waits only as long as its own
+cost needs. A 429 (or a 503 with ``Retry-After``) pauses *every* worker of the endpoint, whether or
+not rates are configured: the server said the endpoint is overloaded, not one request.
 """
 
 from __future__ import annotations
@@ -35,20 +37,21 @@ class TokenBucket:
                     return
                 await asyncio.sleep((amount - self.level) / self.rate)
 
-    def pause(self, seconds: float) -> None:
-        """Drain the bucket so others wait too (used when the server says Retry-After)."""
-        if self.rate is not None:
-            self.level = min(self.level, -seconds * self.rate)
-
 
 class Admission:
     """Everything a request must pass before it is sent."""
 
-    def __init__(self, concurrency: int, rpm: float | None, tpm: float | None) -> None:
-        self.slots = asyncio.Semaphore(concurrency)
+    def __init__(self, rpm: float | None, tpm: float | None) -> None:
         self.requests = TokenBucket(rpm)
         self.tokens = TokenBucket(tpm)
+        self.resume_at = 0.0
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request of this endpoint for ``seconds`` (extends, never shortens, a pause)."""
+        self.resume_at = max(self.resume_at, time.monotonic() + seconds)
 
     async def admit(self, est_tokens: int) -> None:
+        while (wait := self.resume_at - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
         await self.requests.take(1)
         await self.tokens.take(est_tokens)

@@ -35,7 +35,7 @@ def write_batch_file(project: Project, endpoint: Endpoint, requests: Iterable[Re
                 continue
             seen.add(key)
             fh.write(json.dumps({"custom_id": key, "method": "POST", "url": "/v1/chat/completions",
-                                 "body": eng.body(req)}) + "\n")
+                                 "body": eng.body_sync(req)}) + "\n")
             n += 1
     cache.close()
     return n
@@ -56,11 +56,10 @@ def import_results(project: Project, path: str | Path, *, model: str = "") -> di
             except (json.JSONDecodeError, KeyError, TypeError):
                 counts["malformed"] += 1
                 continue
-            body = resp.get("body") or {}
-            choice = (body.get("choices") or [{}])[0]
-            msg = choice.get("message") or {}
-            if resp.get("status_code") == 200 and msg.get("content") and choice.get("finish_reason") != "length":
-                cache.put(key, model or body.get("model", ""), body)
+            body = resp.get("body") if isinstance(resp, dict) else None
+            if resp.get("status_code") == 200 and isinstance(body, dict):
+                # every paid reply is kept, usable or not: the stage judges it, as for a live reply
+                cache.put(key, model or str(body.get("model", "")), body)
                 counts["imported"] += 1
             else:
                 counts["failed"] += 1

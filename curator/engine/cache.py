@@ -1,8 +1,9 @@
 """Content-addressed request cache: SQLite in WAL mode, one row per successful response.
 
 The key is the sha256 of the canonical request (model, endpoint, messages with image *content
-hashes* instead of bytes, generation parameters, schema); see :func:`request_key`. Only successful
-responses are stored, never failures, never API keys. Each response is committed the moment it
+hashes* instead of bytes, generation parameters, schema); see :func:`request_key`. Every HTTP 200
+reply is stored — a truncated or invalid one too, since it was paid for and asking again would get
+the same — never a transport failure, never an API key. Each reply is committed the moment it
 arrives, so a run killed with SIGKILL loses at most the calls that were still in flight.
 """
 
@@ -39,8 +40,16 @@ class ResponseCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=60)
+        self._db.execute("PRAGMA busy_timeout=60000")  # another process writing waits, never "database is locked"
+        for attempt in range(50):  # switching a fresh file to WAL needs a moment alone with it
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL survives process kills
         self._db.executescript(_SCHEMA)
 
@@ -48,16 +57,6 @@ class ResponseCache:
         with self._lock:
             row = self._db.execute("SELECT response FROM responses WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
-
-    def get_many(self, keys: list[str]) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        with self._lock:
-            for i in range(0, len(keys), 500):
-                chunk = keys[i:i + 500]
-                q = f"SELECT key, response FROM responses WHERE key IN ({','.join('?' * len(chunk))})"
-                for k, r in self._db.execute(q, chunk):
-                    out[k] = json.loads(r)
-        return out
 
     def put(self, key: str, model: str, response: dict[str, Any]) -> None:
         text = json.dumps(response, separators=(",", ":"))

@@ -1,4 +1,4 @@
-"""Async OpenAI-compatible chat-completions client with admission, backoff, breaker, cache, cost.
+"""Async OpenAI-compatible chat-completions client: cache, admission, budget, retries, breaker.
 
 Why not ``openai.AsyncOpenAI`` on the hot path: on a 2-core machine the SDK spends about 5 ms of
 CPU per call (pydantic models, httpx), which caps throughput at a third of what the server can do
@@ -6,36 +6,45 @@ CPU per call (pydantic models, httpx), which caps throughput at a third of what 
 session and plain JSON; the SDK is still used for what it is good at (Batch files, see
 :mod:`curator.engine.batch`).
 
-Flow of one request: cache lookup (a hit makes no network call) → admission (rpm/tpm buckets; the
-worker pool bounds concurrency) → POST → classify → success is cached at once, or retry with
-exponential backoff + jitter honouring ``Retry-After``, or fail. Work is streamed: ``run`` pulls
-items from an iterator with a fixed pool of workers, so 10⁶ queued items cost no memory.
+Flow of one request: cache lookup (a hit makes no network call and costs nothing) → admission
+(endpoint-wide pause, rpm/tpm buckets; the worker pool bounds concurrency) → budget reservation of
+the worst case → POST → every 200 is settled at its real usage *and cached*, whatever the stage
+then makes of it (a paid reply is never thrown away) → otherwise classify, back off with jitter
+honouring ``Retry-After``, or fail the item. Work is streamed: ``run`` pulls items from an iterator
+with a fixed pool of workers, so 10⁶ queued items cost no memory. Nothing a single item does —
+an unreadable image, an odd reply body — stops a run; only the breaker, the budget or Ctrl-C do,
+and then in-flight requests finish and are saved first.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
-import random
+import signal
 import time
-from collections import Counter, OrderedDict
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import aiohttp
+import numpy as np
 
 from curator.config import Endpoint, ImagePolicy, Price
 from curator.engine.admission import Admission
+from curator.engine.breaker import Breaker
+from curator.engine.budget import Budget
 from curator.engine.cache import ResponseCache, request_key
-from curator.errors import BudgetExceeded, CircuitOpen, EndpointFatal
-from curator.images import make_payload
+from curator.engine.payloads import PayloadCache
+from curator.engine.replies import read_reply, read_usage
+from curator.engine.retry import backoff, parse_retry_after
+from curator.errors import BudgetExceeded, CircuitOpen, CuratorError, Interrupted
+from curator.images import PayloadError
 from curator.progress import Reporter, reporter_or_null
+from curator.secrets import redact
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,6 +52,8 @@ T = TypeVar("T")
 BACKOFF_BASE = float(os.environ.get("CURATOR_BACKOFF_BASE", "0.5"))
 """First retry waits about this long (×0.5–1.5 jitter), doubling per retry up to BACKOFF_CAP."""
 BACKOFF_CAP = 30.0
+REPLY_FAILURES = frozenset({"refusal", "truncated", "empty_reply", "malformed_reply", "malformed_usage"})
+"""Failures of a paid 200 reply: final for the item (asking again gets the same), never the endpoint's fault."""
 
 
 @dataclass(slots=True)
@@ -52,12 +63,14 @@ class Request:
     ``messages`` are OpenAI messages whose image parts may be
     ``{"type": "image_ref", "path", "image_id", "domain", "width", "height"}``; they are turned into
     data URIs only when sent, and enter the cache key by ``image_id`` (a content hash), never bytes.
+    ``cache_salt`` enters the key but not the body: it asks the same question anew (``--retry-rejects``).
     """
 
     messages: list[dict[str, Any]]
     schema: dict[str, Any] | None = None
     schema_name: str = "reply"
     params: dict[str, Any] = field(default_factory=dict)
+    cache_salt: str = ""
 
 
 @dataclass(slots=True)
@@ -72,9 +85,11 @@ class Result:
     cost: float = 0.0
     from_cache: bool = False
     attempts: int = 0
-    error: str = ""  # reason code when not ok: rate_limited, server_error, timeout, fatal_400 ...
+    error: str = ""  # reason code when not ok: rate_limited, server_error_503, timeout, fatal_400, truncated …
     detail: str = ""
     logprobs: Any = None
+    transient: bool = False
+    """A failure a later run may not repeat (no paid reply: network, 429, 5xx, 401, timeout): the item stays to do."""
 
 
 @dataclass
@@ -82,6 +97,8 @@ class RunStats:
     """End-of-run figures; rendered as the summary table."""
 
     completed: int = 0
+    started: int = 0
+    not_started: int = 0
     network_requests: int = 0
     cache_hits: int = 0
     retries: int = 0
@@ -97,6 +114,8 @@ class RunStats:
         out = [("items completed", str(self.completed)), ("network requests", str(self.network_requests)),
                ("cache hits", str(self.cache_hits)), ("retries", str(self.retries))]
         out += [(f"failed: {k}", str(v)) for k, v in sorted(self.failures.items())]
+        if self.not_started:
+            out.append(("not started (stopped first)", str(self.not_started)))
         out += [("tokens in / out", f"{self.tokens_in:,} / {self.tokens_out:,}"), ("cost", f"${self.cost:.4f}"),
                 ("requests/s", f"{rate:.1f}"), ("elapsed", f"{self.elapsed:.1f} s")]
         if self.stopped:
@@ -105,7 +124,7 @@ class RunStats:
 
 
 class _Stop(Exception):
-    pass
+    """Raised inside a worker when the run is stopping: the item is left for the next run."""
 
 
 def estimate_tokens(messages: list[dict[str, Any]], max_tokens: int) -> int:
@@ -127,6 +146,21 @@ def estimate_tokens(messages: list[dict[str, Any]], max_tokens: int) -> int:
     return n + 4 * len(messages) + max_tokens
 
 
+def classify(status: int, text: str, reason: str) -> tuple[bool, str, str]:
+    """(retryable, reason code, detail) for a non-200 outcome."""
+    if status == -1:
+        return True, reason, text
+    detail = text[:500]
+    if status == 429:
+        return True, "rate_limited", detail
+    if status in (408, 409) or status >= 500:
+        return True, f"server_error_{status}", detail
+    low = text.lower()
+    if "context_length" in low or "maximum context" in low or "too long" in low:
+        return False, "context_too_long", detail
+    return False, f"fatal_{status}", detail
+
+
 class Engine:
     """Calls one endpoint (one role) for a stage. Create one per stage run; use ``async with``."""
 
@@ -134,30 +168,39 @@ class Engine:
                  max_cost: float | None = None, image_policy: ImagePolicy | None = None,
                  reporter: Reporter | None = None) -> None:
         self.ep = endpoint
+        self.run_cfg = endpoint.run
         self.cache = cache
-        self.price = (prices or {}).get(endpoint.model, Price())
-        self.max_cost = max_cost
+        self.budget = Budget(max_cost, (prices or {}).get(endpoint.model, Price()))
         self.policy = image_policy or ImagePolicy()
         self.reporter = reporter_or_null(reporter)
         self.stats = RunStats()
         self.structured = endpoint.json_schema != "off"
         self._url = endpoint.base_url.rstrip("/") + "/chat/completions"
         self._host = urlparse(endpoint.base_url).netloc
-        self._admission = Admission(endpoint.run.concurrency, endpoint.run.rpm, endpoint.run.tpm)
+        self._admission = Admission(self.run_cfg.rpm, self.run_cfg.tpm)
+        self._breaker = Breaker(self.run_cfg.breaker_threshold, self.run_cfg.breaker_seconds,
+                                self.run_cfg.breaker_timeouts)
+        self._payloads = PayloadCache(self.policy)
+        self._latencies: deque[float] = deque(maxlen=200)
         self._session: aiohttp.ClientSession | None = None
-        self._payloads: OrderedDict[str, str] = OrderedDict()
-        self._consecutive_failures = 0
         self._stop_reason = ""
-        self._fatal: Exception | None = None
+        self._api_key = endpoint.api_key()
 
     @property
     def endpoint_host(self) -> str:
         return self._host
 
-    # ---------------------------------------------------------------------------------- keys & body
-    def _image_policy(self, part: dict[str, Any]) -> str:
-        return f"max{self.policy.max_side_iaa}" if part.get("domain") == "iaa" else "original"
+    @property
+    def stopping(self) -> str:
+        return self._stop_reason
 
+    def stop(self, reason: str) -> None:
+        """Take no new work; requests in flight finish (or time out) and are saved."""
+        if not self._stop_reason:
+            self._stop_reason = reason
+            log.warning("%s", reason)
+
+    # ---------------------------------------------------------------------------------- keys & body
     def _params(self, req: Request) -> dict[str, Any]:
         p: dict[str, Any] = {"temperature": self.ep.temperature, "max_tokens": self.ep.max_tokens}
         if self.ep.seed is not None:
@@ -171,47 +214,43 @@ class Engine:
         for m in req.messages:
             c = m.get("content")
             if isinstance(c, list):
-                c = [{"type": "image", "sha256": p["image_id"], "policy": self._image_policy(p)}
+                c = [{"type": "image", "sha256": p["image_id"], "policy": PayloadCache.policy_name(p, self.policy)}
                      if p.get("type") == "image_ref" else p for p in c]
             msgs.append({**m, "content": c})
-        return request_key({"endpoint": self._host + urlparse(self.ep.base_url).path, "model": self.ep.model,
-                            "messages": msgs, "params": self._params(req), "schema": req.schema})
+        material: dict[str, Any] = {"endpoint": self._host + urlparse(self.ep.base_url).path, "model": self.ep.model,
+                                    "messages": msgs, "params": self._params(req), "schema": req.schema}
+        if req.cache_salt:
+            material["salt"] = req.cache_salt
+        return request_key(material)
 
-    def _data_uri(self, part: dict[str, Any]) -> str:
-        k = f"{part['image_id']}:{self._image_policy(part)}"
-        uri = self._payloads.get(k)
-        if uri is None:
-            payload = make_payload(Path(part["path"]), domain=part.get("domain", ""),
-                                   max_side=self.policy.max_side_iaa, max_bytes=self.policy.max_bytes)
-            uri = payload.data_uri()
-            self._payloads[k] = uri
-            if len(self._payloads) > 32:
-                self._payloads.popitem(last=False)
-        else:
-            self._payloads.move_to_end(k)
-        return uri
-
-    def body(self, req: Request) -> dict[str, Any]:
-        """The JSON body sent to ``/chat/completions`` (images as data URIs)."""
-        msgs = []
-        for m in req.messages:
-            c = m.get("content")
-            if isinstance(c, list):
-                c = [{"type": "image_url", "image_url": {"url": self._data_uri(p)}} if p.get("type") == "image_ref"
-                     else p for p in c]
-            msgs.append({**m, "content": c})
+    def _envelope(self, req: Request, msgs: list[dict[str, Any]]) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.ep.model, "messages": msgs, **self._params(req)}
         if req.schema is not None and self.structured:
             body["response_format"] = {"type": "json_schema",
                                        "json_schema": {"name": req.schema_name, "schema": req.schema, "strict": True}}
         return body
 
+    async def body(self, req: Request) -> dict[str, Any]:
+        """The JSON body sent to ``/chat/completions``; image payloads are built off the event loop."""
+        msgs = []
+        for m in req.messages:
+            c = m.get("content")
+            if isinstance(c, list):
+                c = [{"type": "image_url", "image_url": {"url": await self._payloads.data_uri(p)}}
+                     if p.get("type") == "image_ref" else p for p in c]
+            msgs.append({**m, "content": c})
+        return self._envelope(req, msgs)
+
+    def body_sync(self, req: Request) -> dict[str, Any]:
+        """:meth:`body` for synchronous callers (Batch input files)."""
+        return asyncio.run(self.body(req))
+
     # ------------------------------------------------------------------------------------- calling
     async def __aenter__(self) -> Engine:
         conn = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=60)
         self._session = aiohttp.ClientSession(
-            connector=conn, timeout=aiohttp.ClientTimeout(total=self.ep.run.timeout),
-            headers={"Authorization": f"Bearer {self.ep.api_key()}", "Content-Type": "application/json"},
+            connector=conn, timeout=aiohttp.ClientTimeout(total=self.run_cfg.timeout),
+            headers={"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json"},
             json_serialize=lambda o: json.dumps(o, separators=(",", ":")))
         return self
 
@@ -220,129 +259,150 @@ class Engine:
             await self._session.close()
             self._session = None
 
-    def _from_response(self, key: str, data: dict[str, Any], cached: bool) -> Result:
-        choice = (data.get("choices") or [{}])[0]
-        msg = choice.get("message") or {}
-        usage = data.get("usage") or {}
-        tin, tout = int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
-        cost = tin / 1e6 * self.price.input + tout / 1e6 * self.price.output
-        res = Result(ok=True, key=key, content=msg.get("content") or "", finish_reason=choice.get("finish_reason") or "",
-                     refusal=msg.get("refusal") or "", tokens_in=tin, tokens_out=tout, cost=0.0 if cached else cost,
-                     from_cache=cached, logprobs=choice.get("logprobs"))
-        if res.refusal:
+    def _result(self, key: str, data: Any, *, cached: bool, charged: float = 0.0) -> Result:
+        """The outcome of a 200 body (fresh or from the cache)."""
+        reply, usage = read_reply(data), read_usage(data)
+        res = Result(ok=True, key=key, content=reply.content, finish_reason=reply.finish_reason,
+                     refusal=reply.refusal, tokens_in=usage.tokens_in, tokens_out=usage.tokens_out,
+                     cost=0.0 if cached else charged, from_cache=cached, logprobs=reply.logprobs)
+        if reply.error:
+            res.ok, res.error, res.detail = False, reply.error, reply.detail
+        elif isinstance(data, dict) and data.get("usage") is not None and not usage.known:
+            res.ok, res.error, res.detail = False, "malformed_usage", usage.problem
+        elif res.refusal:
             res.ok, res.error, res.detail = False, "refusal", res.refusal[:300]
         elif res.finish_reason == "length":
             res.ok, res.error, res.detail = False, "truncated", "finish_reason=length: raise max_tokens"
         elif not res.content.strip():
             res.ok, res.error, res.detail = False, "empty_reply", "the model returned no content"
+        res.detail = redact(res.detail)
         return res
 
-    def invalidate(self, key: str) -> None:
-        """Drop a cached reply the caller found invalid, so it is never reused as a success."""
-        with self.cache._lock:
-            self.cache._db.execute("DELETE FROM responses WHERE key = ?", (key,))
+    def _timeout(self) -> float:
+        cfg = self.run_cfg
+        if cfg.adaptive_timeout and len(self._latencies) >= 20:
+            p95 = float(np.percentile(np.fromiter(self._latencies, float), 95))
+            return min(cfg.timeout, max(cfg.min_timeout, 8.0 * p95))
+        return cfg.timeout
 
     async def call(self, req: Request) -> Result:
-        """One request with cache, admission, retries; never raises for per-request failures."""
+        """One request with cache, admission, budget and retries; never raises for per-request failures.
+
+        Raises:
+            _Stop: the run is stopping (budget, breaker, Ctrl-C) before this request was sent.
+        """
         key = self.key(req)
         hit = self.cache.get(key)
         if hit is not None:
             self.stats.cache_hits += 1
-            return self._from_response(key, hit, cached=True)
+            return self._result(key, hit, cached=True)
         if self._stop_reason:
             raise _Stop()
         assert self._session is not None, "use `async with Engine(...)`"
-        attempt = 0
+        max_tokens = int(self._params(req).get("max_tokens", 0))
+        est_in = estimate_tokens(req.messages, 0)
         body: dict[str, Any] | None = None
-        est = estimate_tokens(req.messages, int(self._params(req).get("max_tokens", 0)))
+        attempt = 0
         while True:
-            await self._admission.admit(est)
+            await self._admission.admit(est_in + max_tokens)
+            if self._stop_reason:
+                if attempt == 0:
+                    raise _Stop()
+                return Result(ok=False, key=key, attempts=attempt, error="stopped", detail=self._stop_reason,
+                              transient=True)
+            reservation = self.budget.reserve(est_in, max_tokens)
+            if reservation is None:
+                self.stop(f"budget: {self.budget.describe()}; the next request could cost up to "
+                          f"${self.budget.worst_case(est_in, max_tokens).amount:.4f}")
+                if attempt == 0:
+                    raise _Stop()
+                return Result(ok=False, key=key, attempts=attempt, error="stopped", detail=self._stop_reason,
+                              transient=True)
             if body is None:
-                body = self.body(req)
+                try:
+                    body = await self.body(req)
+                except PayloadError as exc:
+                    self.budget.release(reservation)
+                    return Result(ok=False, key=key, error=exc.reason, detail=redact(str(exc)))
             attempt += 1
             self.stats.network_requests += 1
             retry_after: float | None = None
+            reason = ""
+            t0 = time.monotonic()
             try:
-                async with self._session.post(self._url, json=body) as resp:
+                async with self._session.post(self._url, json=body,
+                                              timeout=aiohttp.ClientTimeout(total=self._timeout())) as resp:
                     status = resp.status
                     text = await resp.text()
-                    ra = resp.headers.get("Retry-After")
-                    retry_after = float(ra) if ra and ra.replace(".", "", 1).isdigit() else None
+                    retry_after = parse_retry_after(resp.headers.get("Retry-After"))
             except asyncio.TimeoutError:
-                status, text, reason = -1, "", "timeout"
+                status, text, reason = -1, f"no reply within {self._timeout():.1f} s", "timeout"
             except aiohttp.ClientError as exc:
-                status, text, reason = -1, str(exc), "connection_error"
+                status, text, reason = -1, f"{type(exc).__name__}: {exc}", "connection_error"
             if status == 200:
                 try:
                     data = json.loads(text)
-                    if not isinstance(data, dict) or "choices" not in data:
-                        raise ValueError("no choices")
                 except ValueError:
-                    status, reason = -1, "malformed_http_body"
-                else:
-                    res = self._from_response(key, data, cached=False)
-                    res.attempts = attempt
-                    if res.ok:
-                        self.cache.put(key, self.ep.model, data)
-                    self._account(res)
-                    return res
-            retryable, reason, detail = self._classify(status, text, reason if status == -1 else "")
+                    data = None
+                if isinstance(data, dict):
+                    self._latencies.append(time.monotonic() - t0)
+                    return self._settle(key, data, reservation, attempt)
+                status, reason, text = -1, "malformed_http_body", f"200 with a body that is not JSON: {text[:200]}"
+            if reason in ("timeout", "malformed_http_body"):
+                self.budget.settle(reservation, None)  # the provider may have done (and billed) the work
+                self.stats.cost = self.budget.spent
+            else:
+                self.budget.release(reservation)
+            retryable, reason, detail = classify(status, text, reason)
+            detail = redact(detail)
             if status == 400 and "response_format" in body and self.ep.json_schema == "auto" and (
                     "response_format" in text or "json_schema" in text):
                 if self.structured:
-                    log.warning("%s rejected JSON-schema output; continuing without it (tolerant parsing)",
-                                self._host)
+                    log.warning("%s rejected JSON-schema output; continuing without it (tolerant parsing)", self._host)
                 self.structured = False
                 body = None
                 continue
-            if status == 429:
-                self._admission.requests.pause(retry_after or 1.0)
-            if retryable and attempt <= self.ep.run.max_retries:
+            self._breaker.failure(reason, detail, fatal=status in (401, 403, 404))
+            if self._breaker.reason:
+                self.stop(self._breaker.reason)
+            if status == 429 or (status == 503 and retry_after is not None):
+                self._admission.pause(min(self.run_cfg.retry_after_cap,
+                                          retry_after if retry_after is not None else backoff(attempt, BACKOFF_BASE,
+                                                                                               BACKOFF_CAP)))
+            if retryable and attempt <= self.run_cfg.max_retries and not self._stop_reason:
                 self.stats.retries += 1
-                delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+                delay = backoff(attempt, BACKOFF_BASE, BACKOFF_CAP)
                 if retry_after is not None:
-                    delay = max(retry_after, 0.0) + random.uniform(0, 0.1)
+                    delay = min(self.run_cfg.retry_after_cap, retry_after)
                 await asyncio.sleep(delay)
                 continue
-            res = Result(ok=False, key=key, attempts=attempt, error=reason, detail=detail[:500])
-            self._account(res, fatal=not retryable and status in (401, 403, 404))
-            return res
+            self.stats.failures[reason] += 1
+            # only a paid reply is final for the item; an HTTP failure costs nothing to try again on the next
+            # run (a wrong key or a server error is the endpoint's fault, not the item's) — except a prompt
+            # the model can never take
+            return Result(ok=False, key=key, attempts=attempt, error=reason, detail=detail[:500],
+                          transient=reason != "context_too_long")
 
-    @staticmethod
-    def _classify(status: int, text: str, reason: str) -> tuple[bool, str, str]:
-        """(retryable, reason code, detail) for a non-200 outcome."""
-        if status == -1:
-            return True, reason, text
-        detail = text[:500]
-        if status == 429:
-            return True, "rate_limited", detail
-        if status in (408, 409) or status >= 500:
-            return True, f"server_error_{status}", detail
-        low = text.lower()
-        if "context_length" in low or "maximum context" in low or "too long" in low:
-            return False, "context_too_long", detail
-        return False, f"fatal_{status}", detail
-
-    def _account(self, res: Result, fatal: bool = False) -> None:
+    def _settle(self, key: str, data: dict[str, Any], reservation: Any, attempt: int) -> Result:
+        """A 200 arrived: bill it, keep it, and tell the caller what it is worth."""
+        usage = read_usage(data)
+        actual = self.budget.cost(usage.tokens_in, usage.tokens_out) if usage.known else (
+            0.0 if self.budget.price.input == self.budget.price.output == 0 else None)
+        charged = self.budget.settle(reservation, actual, usage.tokens_in if usage.known else None)
+        self.cache.put(key, self.ep.model, data)  # paid for: kept whatever the stage makes of it
+        self._breaker.success()
+        res = self._result(key, data, cached=False, charged=charged)
+        res.attempts = attempt
         s = self.stats
-        if res.ok:
-            self._consecutive_failures = 0
-            s.tokens_in += res.tokens_in
-            s.tokens_out += res.tokens_out
-            s.cost += res.cost
-            if self.max_cost is not None and s.cost >= self.max_cost and not self._stop_reason:
-                self._stop_reason = f"budget: spent ${s.cost:.4f} of max ${self.max_cost:.4f}"
-            return
-        if res.error in ("refusal", "truncated", "empty_reply"):
-            self._consecutive_failures = 0  # the endpoint works; the reply was unusable
-            s.tokens_in += res.tokens_in
-            s.tokens_out += res.tokens_out
-            return
-        self._consecutive_failures += 1
-        if fatal or self._consecutive_failures >= self.ep.run.breaker_threshold:
-            why = "a fatal error every request would hit" if fatal else (
-                f"{self._consecutive_failures} consecutive failed requests")
-            self._stop_reason = self._stop_reason or f"circuit open after {why} ({res.error}: {res.detail[:200]})"
+        s.tokens_in += res.tokens_in
+        s.tokens_out += res.tokens_out
+        s.cost = self.budget.spent
+        if not res.ok:
+            s.failures[res.error] += 1
+        cap = self.budget.cap
+        if cap is not None and self.budget.spent >= cap:
+            self.stop(f"budget: {self.budget.describe()}")
+        return res
 
     # ---------------------------------------------------------------------------------------- runs
     async def run(self, items: Iterable[T], build: Callable[[T], Request | None],
@@ -350,12 +410,24 @@ class Engine:
                   description: str = "") -> RunStats:
         """Stream ``items`` through ``build`` → call → ``handle`` with a bounded pool of workers.
 
+        An item whose request cannot be built (a missing image, a bad row) reaches ``handle`` as a
+        failed :class:`Result` (``error="bad_input"``); it never stops the run.
+
         Raises:
-            BudgetExceeded / CircuitOpen: after every in-flight item has been handled and saved.
+            BudgetExceeded / CircuitOpen / Interrupted: after every in-flight item has been handled and saved.
         """
         it = iter(items)
         t0 = time.perf_counter()
         self.reporter.start(description or f"{self.ep.model}", total)
+        loop = asyncio.get_running_loop()
+        tasks: list[asyncio.Task[None]] = []
+
+        def on_sigint() -> None:
+            if self._stop_reason:
+                for t in tasks:
+                    t.cancel()
+            else:
+                self.stop("interrupted (Ctrl-C): finishing the requests in flight; Ctrl-C again abandons them")
 
         async def worker() -> None:
             while not self._stop_reason:
@@ -363,37 +435,52 @@ class Engine:
                     item = next(it)
                 except StopIteration:
                     return
-                req = build(item)
+                self.stats.started += 1
+                try:
+                    req = build(item)
+                except (CuratorError, OSError, ValueError, KeyError, TypeError) as exc:
+                    res = Result(ok=False, key="", error="bad_input", detail=redact(f"{type(exc).__name__}: {exc}"))
+                    self.stats.failures["bad_input"] += 1
+                    await handle(item, res)
+                    self.stats.completed += 1
+                    continue
                 if req is None:
                     continue
                 try:
                     res = await self.call(req)
                     await handle(item, res)  # a repair call inside may hit the stop too
                 except _Stop:
+                    self.stats.started -= 1
                     return
                 self.stats.completed += 1
                 self.reporter.advance(1, cost=f"${self.stats.cost:.3f}", hits=self.stats.cache_hits)
 
+        installed = False
         try:
-            await asyncio.gather(*(worker() for _ in range(self.ep.run.concurrency)))
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            installed = True
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (Ray actors, notebooks): Ctrl-C is handled by the host
+        try:
+            tasks = [asyncio.ensure_future(worker()) for _ in range(self.run_cfg.concurrency)]
+            await asyncio.gather(*tasks)
+        except asyncio.CancelledError:
+            self.stop(self._stop_reason or "interrupted")
         finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
             self.stats.elapsed = time.perf_counter() - t0
             self.reporter.finish()
+        if total is not None:
+            self.stats.not_started = max(0, total - self.stats.started)
         if self._stop_reason:
             self.stats.stopped = self._stop_reason
-            exc_type = BudgetExceeded if self._stop_reason.startswith("budget") else CircuitOpen
+            exc_type = (BudgetExceeded if self._stop_reason.startswith("budget") else
+                        Interrupted if self._stop_reason.startswith("interrupted") else CircuitOpen)
             err = exc_type(f"{self._stop_reason}; finished work is saved — fix the cause and rerun to resume")
             err.stats = self.stats  # type: ignore[attr-defined]  # the CLI still prints the run table
             raise err
         return self.stats
 
 
-def run_sync(coro: Awaitable[T]) -> T:
-    """Run a coroutine from synchronous library code (the CLI and stage functions)."""
-    with contextlib.suppress(ImportError):
-        import uvloop  # noqa: F401  # optional speed-up, not a dependency
-
-    return asyncio.run(coro)  # type: ignore[arg-type]
-
-
-__all__ = ["EndpointFatal", "Engine", "Request", "Result", "RunStats", "estimate_tokens", "run_sync"]
+__all__ = ["Engine", "Request", "Result", "RunStats", "classify", "estimate_tokens"]

@@ -10,6 +10,7 @@ from curator.config import Endpoint, Project
 from curator.engine.cache import ResponseCache
 from curator.engine.client import Engine, Request, Result, RunStats
 from curator.progress import Reporter
+from curator.secrets import install_log_filter
 
 T = TypeVar("T")
 
@@ -28,6 +29,7 @@ def run_stage(project: Project, endpoint: Endpoint, items: Iterable[T], build: C
               handle: Callable[[Engine, T, Result], Awaitable[None]], *, total: int | None, description: str,
               max_cost: float | None = None, reporter: Reporter | None = None) -> RunStats:
     """Run ``items`` through one endpoint; ``handle`` gets the engine too (for repair calls)."""
+    install_log_filter()
     cache = open_cache(project)
     budget = max_cost if max_cost is not None else project.config.max_cost
 
@@ -43,3 +45,40 @@ def run_stage(project: Project, endpoint: Endpoint, items: Iterable[T], build: C
         return asyncio.run(main())
     finally:
         cache.close()
+
+
+def run_model_stage(project: Project, command: str, summary: Any, endpoint: Endpoint, items: Iterable[T],
+                    build: Callable[[T], Request | None], handle: Callable[[Engine, T, Result], Awaitable[None]], *,
+                    total: int | None, max_cost: float | None = None, reporter: Reporter | None = None,
+                    wait: bool = False) -> RunStats:
+    """The skeleton every model-calling stage shares: take the project lock, run, account for what is left.
+
+    ``summary`` gets ``stats`` and, in ``unfinished``, the items a stop left unstarted (the stage's
+    ``handle`` adds those that failed transiently). On a stop the exception carries the summary, so
+    the CLI can still print what was done.
+    """
+    from curator.errors import EngineError
+    from curator.locking import project_lock
+
+    try:
+        with project_lock(project, command, wait=wait):
+            summary.stats = run_stage(project, endpoint, items, build, handle, total=total, description=command,
+                                      max_cost=max_cost, reporter=reporter)
+    except EngineError as exc:
+        summary.stats = getattr(exc, "stats", None)
+        exc.summary = summary  # type: ignore[attr-defined]
+        raise
+    finally:
+        if summary.stats is not None:
+            summary.unfinished += summary.stats.not_started
+    return summary.stats  # type: ignore[no-any-return]
+
+
+def check_run_args(limit: int | None, max_cost: float | None) -> None:
+    """Arguments every model-calling stage takes, checked before anything is read or written."""
+    from curator.errors import UsageError
+
+    if limit is not None and limit < 0:
+        raise UsageError(f"--limit {limit}: must be 0 or more")
+    if max_cost is not None and not max_cost >= 0:
+        raise UsageError(f"--max-cost {max_cost}: must be 0 or more (0 sends nothing)")

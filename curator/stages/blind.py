@@ -20,10 +20,13 @@ import pandas as pd
 from curator.config import Project
 from curator.engine.client import Engine, Request, Result, RunStats
 from curator.engine.parsing import extract_letter
+from curator.engine.runner import check_run_args as _check_run_args
 from curator.errors import ConfigError
+from curator.locking import project_lock
 from curator.progress import Reporter
 from curator.prompts import render
 from curator.records import LETTERS, sha256_hex
+from curator.secrets import redact
 from curator.tables import JsonlAppender, iter_jsonl
 
 BLIND = "blind.jsonl"
@@ -56,7 +59,9 @@ class BlindSummary:
     threshold: int = 0
     hits_histogram: dict[int, int] = field(default_factory=dict)
     failed: Counter[str] = field(default_factory=Counter)
-    stats: list[RunStats] = field(default_factory=list)
+    unfinished: int = 0
+    stats: RunStats | None = None
+    runs: list[RunStats] = field(default_factory=list)
 
     def rows(self) -> list[tuple[str, str]]:
         out = [("text-only answerers (k)", str(self.k)), ("answers now", str(self.answered)),
@@ -65,13 +70,20 @@ class BlindSummary:
                ("dropped", f"{self.dropped} ({100 * self.dropped / self.items:.1f}%)" if self.items else "0")]
         out += [(f"items with {h} hit(s)", str(n)) for h, n in sorted(self.hits_histogram.items())]
         out += [(f"failed: {k}", str(v)) for k, v in sorted(self.failed.items())]
+        if self.unfinished:
+            out.append(("unfinished — rerun to resume", str(self.unfinished)))
         return out
 
 
 def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = None, max_cost: float | None = None,
-          reporter: Reporter | None = None) -> BlindSummary:
-    """Ask every blind answerer every new question without the image; summarise hits per item."""
-    from curator.engine.runner import run_stage
+          wait: bool = False, reporter: Reporter | None = None) -> BlindSummary:
+    """Ask every blind answerer every new question without the image; summarise hits per item.
+
+    A reply that names no option (or a refusal, a cut-short reply) counts as a wrong answer and is
+    recorded, so it is never paid for again; a network failure leaves the (item, model) to do.
+    """
+    _check_run_args(limit, max_cost)
+    from curator.engine.runner import run_model_stage
     from curator.stages.candidates import inline_question, load_candidates
 
     eps = project.config.models.blind
@@ -84,6 +96,8 @@ def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = N
     done = {(r["item_id"], r["model"]) for r in iter_jsonl(project.table(BLIND))}
     summary = BlindSummary(k=len(eps), already_done=len(done), threshold=max_hits(len(eps), max_hit_rate))
     out = JsonlAppender(project.table(BLIND))
+    lock = project_lock(project, "blind", wait=wait)
+    lock.__enter__()
     try:
         for ep in eps:
             todo = [c for c in cands if (c["item_id"], ep.model) not in done]
@@ -100,16 +114,20 @@ def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = N
             async def handle(eng: Engine, it: dict[str, Any], res: Result, model: str = ep.model) -> None:
                 if not res.ok:
                     summary.failed[res.error] += 1
-                    return
-                letter = extract_letter(res.content, list(it["options"]))
-                out.write({"item_id": it["item_id"], "model": model, "letter": letter, "raw": res.content[:200],
-                           "correct": letter == it["answer"]})
+                    if res.transient or res.error == "bad_input":
+                        summary.unfinished += 1
+                        return
+                letter = extract_letter(res.content, list(it["options"])) if res.ok else None
+                out.write({"item_id": it["item_id"], "model": model, "letter": letter, "raw": redact(res.content[:200]),
+                           "correct": letter == it["answer"], **({"error": res.error} if not res.ok else {})})
                 summary.answered += 1
 
-            summary.stats.append(run_stage(project, ep, todo, build, handle, total=len(todo),
-                                           description=f"blind {ep.model}", max_cost=max_cost, reporter=reporter))
+            run_model_stage(project, f"blind {ep.model}", summary, ep, todo, build, handle, total=len(todo),
+                            max_cost=max_cost, reporter=reporter, wait=wait)
+            summary.runs.append(summary.stats)
     finally:
         out.close()
+        lock.__exit__(None, None, None)
     agg = aggregate(project, models, max_hit_rate)
     _write_decisions(project, agg, models, max_hit_rate)
     summary.items = len(agg)

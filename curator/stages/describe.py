@@ -15,8 +15,10 @@ from typing import Any
 from curator.config import Project
 from curator.engine.client import Engine, Request, Result, RunStats
 from curator.engine.parsing import parse_json_object
+from curator.engine.runner import check_run_args as _check_run_args
 from curator.progress import Reporter
 from curator.prompts import render, source_hash
+from curator.secrets import redact
 from curator.tables import JsonlAppender, iter_jsonl
 from curator.taxonomy import Lexicon, Taxonomy
 
@@ -141,24 +143,31 @@ class DescribeSummary:
     written: int = 0
     flagged_terms: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    unfinished: int = 0
     stats: RunStats | None = None
 
     def rows(self) -> list[tuple[str, str]]:
         out = [("images", str(self.images)), ("already described", str(self.already_done)),
                ("described", str(self.written)), ("out-of-lexicon terms flagged", str(self.flagged_terms))]
-        return out + [(f"rejected: {k}", str(v)) for k, v in sorted(self.rejected.items())]
+        out += [(f"rejected: {k}", str(v)) for k, v in sorted(self.rejected.items())]
+        return out + ([("unfinished — rerun to resume", str(self.unfinished))] if self.unfinished else [])
 
 
 def describe(project: Project, *, role: str = "describe", limit: int | None = None, max_components: int = 4,
-             max_cost: float | None = None, reporter: Reporter | None = None) -> DescribeSummary:
+             max_cost: float | None = None, wait: bool = False, reporter: Reporter | None = None) -> DescribeSummary:
     """Annotate every image not yet described; rows go to ``data/describe.jsonl``.
 
     Args:
         role: model role (falls back to ``generator`` when ``describe`` is not configured).
         limit: describe at most this many images.
         max_components: components per image the model may list.
+        wait: when another model-calling run holds the project, wait for it instead of failing.
+
+    Unusable replies are recorded (final, with the raw text) in ``describe_rejects.jsonl`` and not
+    asked again; network failures leave the image to do.
     """
-    from curator.engine.runner import image_part, run_stage
+    _check_run_args(limit, max_cost)
+    from curator.engine.runner import image_part, run_model_stage
     from curator.ingest import load_images
 
     tax = project.load_taxonomy()
@@ -168,6 +177,7 @@ def describe(project: Project, *, role: str = "describe", limit: int | None = No
         ep = project.endpoint(role)
     weights = tax.lexicons["texture_weights"].weights if "texture_weights" in tax.lexicons else {}
     done = set(load_descriptions(project))
+    done |= {r["image_id"] for r in iter_jsonl(project.table(REJECTS)) if r.get("final")}
     images = [r for r in load_images(project).to_dict("records") if r["image_id"] not in done]
     summary = DescribeSummary(images=len(images) + len(done), already_done=len(done))
     if limit is not None:
@@ -183,18 +193,18 @@ def describe(project: Project, *, role: str = "describe", limit: int | None = No
             schema=schema, schema_name="ista_annotation")
 
     async def handle(eng: Engine, img: dict[str, Any], res: Result) -> None:
-        if not res.ok:
-            rej.write({"image_id": img["image_id"], "path": img["path"], "reason": res.error, "detail": res.detail})
-            summary.rejected[res.error] += 1
-            return
+        transient = res.transient or res.error in ("bad_input", "image_unreadable", "image_too_large")
         try:
+            if not res.ok:
+                raise ValueError(res.detail)
             ann = parse_json_object(res.content)
             flags = validate_annotation(ann, tax.lexicons)
         except ValueError as exc:
-            eng.invalidate(res.key)
-            rej.write({"image_id": img["image_id"], "path": img["path"], "reason": "invalid_reply",
-                       "detail": str(exc), "raw": res.content})
-            summary.rejected["invalid_reply"] += 1
+            reason = res.error or "invalid_reply"
+            rej.write({"image_id": img["image_id"], "path": img["path"], "reason": reason,
+                       "detail": redact(str(exc)), "raw": redact(res.content), "final": not transient})
+            summary.rejected[reason] += 1
+            summary.unfinished += int(transient)
             return
         out.write({"image_id": img["image_id"], "image_path": img["file"], "annotation": ann, "flags": flags,
                    "ista_score": ista_score(ann, weights), "model": ep.model, "prompt_hash": phash,
@@ -203,8 +213,8 @@ def describe(project: Project, *, role: str = "describe", limit: int | None = No
         summary.flagged_terms += len(flags)
 
     try:
-        summary.stats = run_stage(project, ep, images, build, handle, total=len(images), description="describe",
-                                  max_cost=max_cost, reporter=reporter)
+        run_model_stage(project, "describe", summary, ep, images, build, handle, total=len(images),
+                        max_cost=max_cost, reporter=reporter, wait=wait)
     finally:
         out.close()
         rej.close()

@@ -25,6 +25,7 @@ from curator._quiet import quiet
 from curator.config import Project
 from curator.engine.client import Engine, Request, Result
 from curator.engine.parsing import extract_letter, first_char_letter
+from curator.engine.runner import check_run_args as _check_run_args
 from curator.errors import StageError
 from curator.progress import Reporter
 from curator.prompts import render
@@ -41,6 +42,8 @@ class EvalSummary:
     vr: dict[str, Any] = field(default_factory=dict)
     gain: dict[str, float] = field(default_factory=dict)
     markdown: str = ""
+    unfinished: int = 0
+    """Requests without a reply (network failures): scored wrong here; rerun to complete them."""
 
 
 def load_split(bench: Path, kind: str, split: str) -> pd.DataFrame:
@@ -141,7 +144,8 @@ def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str
              split: str = "test", circular: bool = False, text_only: bool = False, tasks: str = "vqa,vr",
              plcc_logistic: bool = False, limit: int | None = None, seed: int | None = None,
              max_cost: float | None = None, unipercept: list[str | Path] | None = None,
-             unipercept_root: str | Path | None = None, reporter: Reporter | None = None) -> EvalSummary:
+             unipercept_root: str | Path | None = None, wait: bool = False,
+             reporter: Reporter | None = None) -> EvalSummary:
     """Evaluate a model role, or a baseline (``random``; ``statistic`` for VR), on a benchmark.
 
     Args:
@@ -157,7 +161,9 @@ def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str
             ``UniPercept-Bench-<DOM>*.json`` and/or VR ``<DATASET>.json`` with ``image/`` beside it);
             they are imported once into ``export/imported-<name>/``.
         unipercept_root: the folder the VQA files' image paths are relative to (a UniPercept checkout).
+        wait: when another model-calling run holds the project, wait for it instead of failing.
     """
+    _check_run_args(limit, max_cost)
     if unipercept:
         bench = _import_unipercept(project, [Path(f) for f in unipercept], unipercept_root)
     else:
@@ -172,12 +178,14 @@ def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str
     out = bench / "eval" / f"{run}-{split}"  # one folder per run *and* split: a dev run never overwrites test
     out.mkdir(parents=True, exist_ok=True)
     summary = EvalSummary(run=run, out=str(out))
+    tally = _Tally()
     preds: list[dict[str, Any]] = []
     if "vqa" in kinds and (bench / "hf" / "vqa").exists():
         df = load_split(bench, "vqa", split)
         if limit:
             df = df.head(limit)
-        vqa_preds = _vqa(project, bench, df, baseline, role, circular, text_only, seed, max_cost, reporter)
+        vqa_preds = _vqa(project, bench, df, baseline, role, circular, text_only, seed, max_cost, reporter, tally,
+                         wait)
         preds += [{**p, "task": "vqa"} for p in vqa_preds.to_dict("records")]
         summary.vqa = {"robust": accuracy_tables(vqa_preds, "correct"),
                        "official_first_char": accuracy_tables(vqa_preds, "correct_official"),
@@ -188,14 +196,16 @@ def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str
         df = load_split(bench, "vr", split)
         if limit:
             df = df.head(limit)
-        vr_preds = _vr(project, bench, df, baseline, role, seed, max_cost, reporter)
+        vr_preds = _vr(project, bench, df, baseline, role, seed, max_cost, reporter, tally, wait)
         preds += [{**p, "task": "vr"} for p in vr_preds.drop(columns=["image"]).to_dict("records")]
         summary.vr = vr_metrics(vr_preds, plcc_logistic)
     with (out / "predictions.jsonl").open("w", encoding="utf-8") as fh:
         for p in preds:
             fh.write(json.dumps({k: v for k, v in p.items() if k != "image"}, default=_jsonable) + "\n")
+    summary.unfinished = tally.unfinished
     (out / "scores.json").write_text(json.dumps({"run": run, "split": split, "vqa": summary.vqa, "vr": summary.vr,
-                                                 "multimodal": summary.gain}, indent=1, default=_jsonable))
+                                                 "multimodal": summary.gain, "unfinished": summary.unfinished},
+                                                indent=1, default=_jsonable))
     summary.markdown = scores_markdown(summary)
     (out / "scores.md").write_text(summary.markdown)
     return summary
@@ -231,8 +241,17 @@ def _jsonable(o: Any) -> Any:
     return str(o)
 
 
+@dataclass
+class _Tally:
+    """What a model-calling eval run left undone (an item without a reply is scored wrong and counted here)."""
+
+    unfinished: int = 0
+    stats: Any = None
+
+
 def _vqa(project: Project, bench: Path, df: pd.DataFrame, baseline: str | None, role: str, circular: bool,
-         text_only: bool, seed: int, max_cost: float | None, reporter: Reporter | None) -> pd.DataFrame:
+         text_only: bool, seed: int, max_cost: float | None, reporter: Reporter | None, tally: _Tally,
+         wait: bool) -> pd.DataFrame:
     jobs = []
     for r in df.to_dict("records"):
         opts = list(r["options"])
@@ -246,7 +265,7 @@ def _vqa(project: Project, bench: Path, df: pd.DataFrame, baseline: str | None, 
     elif baseline:
         raise StageError(f"unknown VQA baseline {baseline!r}: use random")
     else:
-        from curator.engine.runner import image_part, run_stage
+        from curator.engine.runner import image_part, run_model_stage
 
         ep = project.endpoint(role)
 
@@ -262,9 +281,10 @@ def _vqa(project: Project, bench: Path, df: pd.DataFrame, baseline: str | None, 
 
         async def handle(eng: Engine, j: dict[str, Any], res: Result) -> None:
             replies[(j["id"], j["rot"])] = res.content if res.ok else ""
+            tally.unfinished += int(not res.ok and (res.transient or res.error == "bad_input"))
 
-        run_stage(project, ep, jobs, build, handle, total=len(jobs), description="eval vqa", max_cost=max_cost,
-                  reporter=reporter)
+        run_model_stage(project, "eval vqa", tally, ep, jobs, build, handle, total=len(jobs), max_cost=max_cost,
+                        reporter=reporter, wait=wait)
     by_id: dict[str, list[dict[str, Any]]] = {}
     for j in jobs:
         by_id.setdefault(j["id"], []).append(j)
@@ -285,7 +305,7 @@ def _vqa(project: Project, bench: Path, df: pd.DataFrame, baseline: str | None, 
 
 
 def _vr(project: Project, bench: Path, df: pd.DataFrame, baseline: str | None, role: str, seed: int,
-        max_cost: float | None, reporter: Reporter | None) -> pd.DataFrame:
+        max_cost: float | None, reporter: Reporter | None, tally: _Tally, wait: bool) -> pd.DataFrame:
     df = df.copy()
     if baseline == "random":
         df["reply"] = ""
@@ -306,7 +326,7 @@ def _vr(project: Project, bench: Path, df: pd.DataFrame, baseline: str | None, r
         return df
     if baseline:
         raise StageError(f"unknown VR baseline {baseline!r}: use random or statistic")
-    from curator.engine.runner import image_part, run_stage
+    from curator.engine.runner import image_part, run_model_stage
 
     ep = project.endpoint(role)
     replies: dict[str, str] = {}
@@ -322,9 +342,10 @@ def _vr(project: Project, bench: Path, df: pd.DataFrame, baseline: str | None, r
 
     async def handle(eng: Engine, r: dict[str, Any], res: Result) -> None:
         replies[r["id"]] = res.content if res.ok else ""
+        tally.unfinished += int(not res.ok and (res.transient or res.error == "bad_input"))
 
-    run_stage(project, ep, df.to_dict("records"), build, handle, total=len(df), description="eval vr",
-              max_cost=max_cost, reporter=reporter)
+    run_model_stage(project, "eval vr", tally, ep, df.to_dict("records"), build, handle, total=len(df),
+                    max_cost=max_cost, reporter=reporter, wait=wait)
     df["reply"] = df["id"].map(replies).fillna("")
     df["pred"] = df["reply"].map(parse_score)
     return df
@@ -347,6 +368,9 @@ def _gain(bench: Path, run: str, split: str, acc: float, df: pd.DataFrame) -> di
 
 def scores_markdown(s: EvalSummary) -> str:
     lines = [f"# Evaluation: {s.run}", ""]
+    if s.unfinished:
+        lines += [f"**{s.unfinished} requests got no reply (network failures) and are scored wrong — rerun to "
+                  "complete them from where this run stopped.**", ""]
     if s.vqa:
         r, o = s.vqa["robust"], s.vqa["official_first_char"]
         lines += ["## VQA accuracy (%)", "", "| group | value | robust extraction | official first-char rule |",

@@ -18,10 +18,12 @@ from typing import Any
 from curator.config import Endpoint, Project
 from curator.engine.client import Engine, Request, Result, RunStats, estimate_tokens
 from curator.engine.parsing import parse_json_object
+from curator.engine.runner import check_run_args as _check_run_args
 from curator.errors import StageError
 from curator.progress import Reporter
 from curator.prompts import render, source_hash
 from curator.records import LETTERS, item_id
+from curator.secrets import redact
 from curator.tables import JsonlAppender, iter_jsonl
 from curator.taxonomy import MAX_OPTIONS, Criterion, Taxonomy
 
@@ -39,12 +41,15 @@ class GenerateSummary:
     written: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     skipped: dict[str, int] = field(default_factory=dict)
+    unfinished: int = 0
     stats: RunStats | None = None
     table: str = ""
 
     def rows(self) -> list[tuple[str, str]]:
         out = [("work items planned", str(self.planned)), ("already done", str(self.already_done)),
                ("candidates written", str(self.written))]
+        if self.unfinished:
+            out.append(("unfinished — rerun to resume", str(self.unfinished)))
         out += [(f"rejected: {k}", str(v)) for k, v in sorted(self.rejected.items())]
         out += [(f"cannot answer: {k}", str(v)) for k, v in sorted(self.skipped.items())]
         return out
@@ -205,7 +210,7 @@ def _context(project: Project) -> tuple[Taxonomy, dict[str, dict[str, Any]], dic
 
 def generate(project: Project, *, backend: str = "model", role: str = "generator", limit: int | None = None,
              max_cost: float | None = None, batch_out: str | None = None, retry_rejects: bool = False,
-             reporter: Reporter | None = None) -> GenerateSummary:
+             wait: bool = False, reporter: Reporter | None = None) -> GenerateSummary:
     """Generate candidate QA items for the plan.
 
     Args:
@@ -214,8 +219,11 @@ def generate(project: Project, *, backend: str = "model", role: str = "generator
         limit: stop after this many work items (for a trial run).
         max_cost: money cap for this run (default: ``max_cost`` of the project).
         batch_out: instead of calling, write the pending requests as an OpenAI Batch input file.
-        retry_rejects: retry work items whose reply was rejected as invalid on an earlier run.
+        retry_rejects: ask again for work items whose reply was rejected as invalid on an earlier run
+            (a new request; the rejected reply stays in the cache).
+        wait: when another model-calling run holds the project, wait for it instead of failing.
     """
+    _check_run_args(limit, max_cost)
     from curator.stages.plan import load_plan
 
     plan_rows = load_plan(project)
@@ -257,47 +265,59 @@ def generate(project: Project, *, backend: str = "model", role: str = "generator
     phash = {t: prompt_hash(t) for t in ("yes_no", "what", "which", "how", "why", "level")}
     taxv = f"{tax.name}@{tax.version}"
     reqs: dict[str, Request] = {}
+    salts = _retry_salts(project) if retry_rejects else {}
 
     def build(w: dict[str, Any]) -> Request:
         req = _request(project, tax, images, descriptions, w, ep)
+        req.cache_salt = salts.get(w["work_id"], "")
         reqs[w["work_id"]] = req
         return req
 
+    def reject(w: dict[str, Any], res: Result, reason: str, detail: str, **raw: str) -> None:
+        # a paid reply that cannot be used is final (asking again gets the same, from the cache);
+        # a network failure is not: the item stays to do and the run's exit code says so
+        final = not res.transient
+        rej.write({"work_id": w["work_id"], "criterion": w["criterion"], "template": w["template"],
+                   "reason": reason, "detail": redact(detail), **{k: redact(v) for k, v in raw.items()},
+                   "final": final})
+        summary.rejected[reason] += 1
+        if not final:
+            summary.unfinished += 1
+
     async def handle(eng: Engine, w: dict[str, Any], res: Result) -> None:
-        req = reqs.pop(w["work_id"])
+        req = reqs.pop(w["work_id"], None)
         c = tax.get(w["criterion"])
         scale = tax.scale_for(c)
         labels = scale.labels if scale else None
         tokens_in, tokens_out, cost, key = res.tokens_in, res.tokens_out, res.cost, res.key
-        if not res.ok:
-            final = res.error in ("refusal", "truncated", "empty_reply", "context_too_long")
-            rej.write({"work_id": w["work_id"], "criterion": w["criterion"], "template": w["template"],
-                       "reason": res.error, "detail": res.detail, "raw": res.content, "final": final})
-            summary.rejected[res.error] += 1
+        if not res.ok or req is None:
+            if res.error in ("bad_input", "image_unreadable", "image_too_large"):
+                res.transient = True  # nothing was paid; fix the input and rerun
+            reject(w, res, res.error, res.detail, raw=res.content)
             return
         raw = res.content
         try:
             parsed = validate_reply(parse_json_object(raw), w["template"], labels)
         except ValueError as first:
             log.debug("invalid reply for %s: %s", w["work_id"], first)
-            eng.invalidate(res.key)  # failures are never cached as successes
+            # the first reply stays in the cache (it was paid); the repair request carries it, so it is
+            # deterministic and cached as well: a rerun after a kill pays for neither again
             repair = Request(messages=[*req.messages, {"role": "assistant", "content": raw},
                                        {"role": "user", "content": f"That reply was invalid: {first}. Reply again "
-                                        "with only the corrected JSON object."}], schema=req.schema)
+                                        "with only the corrected JSON object."}], schema=req.schema,
+                             cache_salt=req.cache_salt)
             res2 = await eng.call(repair)
             tokens_in, tokens_out, cost = tokens_in + res2.tokens_in, tokens_out + res2.tokens_out, cost + res2.cost
+            if not res2.ok and res2.transient:
+                reject(w, res2, f"repair_{res2.error}", f"{first}; the repair call failed: {res2.detail}", raw=raw)
+                return
             try:
                 if not res2.ok:
                     raise ValueError(f"repair failed: {res2.error}")
                 parsed = validate_reply(parse_json_object(res2.content), w["template"], labels)
                 key = res2.key
             except ValueError as second:
-                if res2.ok:
-                    eng.invalidate(res2.key)
-                rej.write({"work_id": w["work_id"], "criterion": w["criterion"], "template": w["template"],
-                           "reason": INVALID, "detail": f"{first}; after repair: {second}", "raw": raw,
-                           "raw_repair": res2.content, "final": True})
-                summary.rejected[INVALID] += 1
+                reject(w, res2, INVALID, f"{first}; after repair: {second}", raw=raw, raw_repair=res2.content)
                 return
         q, opts, letter, rationale = parsed
         out.write({
@@ -314,19 +334,21 @@ def generate(project: Project, *, backend: str = "model", role: str = "generator
                            "cache_key": key}})
         summary.written += 1
 
-    from curator.engine.runner import run_stage
+    from curator.engine.runner import run_model_stage
 
     try:
-        summary.stats = run_stage(project, ep, pending, build, handle, total=len(pending), description="generate",
-                                  max_cost=max_cost, reporter=reporter)
-    except Exception as exc:
-        summary.stats = getattr(exc, "stats", None)
-        exc.summary = summary  # type: ignore[attr-defined]
-        raise
+        run_model_stage(project, "generate", summary, ep, pending, build, handle, total=len(pending),
+                        max_cost=max_cost, reporter=reporter, wait=wait)
     finally:
         out.close()
         rej.close()
     return summary
+
+
+def _retry_salts(project: Project) -> dict[str, str]:
+    """work id → a salt that makes ``--retry-rejects`` ask anew (one more per earlier rejection)."""
+    counts: Counter[str] = Counter(r["work_id"] for r in iter_jsonl(project.table(REJECTS)) if r.get("final"))
+    return {w: f"retry-{n}" for w, n in counts.items()}
 
 
 def _request(project: Project, tax: Taxonomy, images: dict[str, dict[str, Any]],

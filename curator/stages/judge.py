@@ -17,13 +17,16 @@ import pandas as pd
 from curator.config import Project
 from curator.engine.client import Engine, Request, Result, RunStats
 from curator.engine.parsing import parse_json_object
+from curator.engine.runner import check_run_args as _check_run_args
 from curator.progress import Reporter
 from curator.prompts import render, source_hash
 from curator.records import options_text
+from curator.secrets import redact
 from curator.tables import JsonlAppender, iter_jsonl
 
 log = logging.getLogger(__name__)
 JUDGE = "judge.jsonl"
+REJECTS = "judge_rejects.jsonl"
 ASPECTS = ("question_validity", "answer_validity", "reasoning_validity", "criterion_relevance")
 
 
@@ -59,6 +62,7 @@ class JudgeSummary:
     kept: int = 0
     dropped: int = 0
     failed: Counter[str] = field(default_factory=Counter)
+    unfinished: int = 0
     same_family_warning: str = ""
     by_cell: list[tuple[str, str, int, int, float]] = field(default_factory=list)
     stats: RunStats | None = None
@@ -69,6 +73,8 @@ class JudgeSummary:
                ("kept (all judged)", str(self.kept)), ("dropped (all judged)", str(self.dropped)),
                ("rejection rate", f"{100 * self.dropped / total:.1f}%" if total else "-")]
         out += [(f"failed: {k}", str(v)) for k, v in sorted(self.failed.items())]
+        if self.unfinished:
+            out.append(("unfinished — rerun to resume", str(self.unfinished)))
         if self.same_family_warning:
             out.append(("WARNING", self.same_family_warning))
         return out
@@ -79,15 +85,20 @@ def keep_rule(scores: dict[str, int], min_score: int) -> bool:
 
 
 def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: int | None = None,
-          max_cost: float | None = None, reporter: Reporter | None = None) -> JudgeSummary:
+          max_cost: float | None = None, wait: bool = False, reporter: Reporter | None = None) -> JudgeSummary:
     """Judge every candidate not judged yet; return kept/dropped counts and per-cell rejection rates.
 
     Args:
         role: model role of the judge.
         min_score: keep an item when every aspect scores at least this (1–5).
         limit: judge at most this many new items.
+        wait: when another model-calling run holds the project, wait for it instead of failing.
+
+    A verdict the judge gave in an unusable form is recorded in ``judge_rejects.jsonl`` (with the
+    raw reply) and not asked again; a network failure leaves the item to do.
     """
-    from curator.engine.runner import image_part, run_stage
+    _check_run_args(limit, max_cost)
+    from curator.engine.runner import image_part, run_model_stage
     from curator.ingest import load_images
     from curator.stages.candidates import load_candidates
 
@@ -101,13 +112,14 @@ def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: i
         log.warning(summary.same_family_warning)
     cands = load_candidates(project)
     done = {r["item_id"] for r in iter_jsonl(project.table(JUDGE))}
+    done |= {r["item_id"] for r in iter_jsonl(project.table(REJECTS))}
     todo = [r for r in cands.to_dict("records") if r["item_id"] not in done]
     summary.already_done = len(done)
     if limit is not None:
         todo = todo[:limit]
     dims = load_images(project).set_index("image_id")[["width", "height"]].to_dict("index")
     phash = source_hash("judge.j2")
-    out = JsonlAppender(project.table(JUDGE))
+    out, rej = JsonlAppender(project.table(JUDGE)), JsonlAppender(project.table(REJECTS))
 
     def build(it: dict[str, Any]) -> Request:
         c = tax.get(it["criterion"])
@@ -120,15 +132,20 @@ def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: i
                        schema=judge_schema(), schema_name="judgement")
 
     async def handle(eng: Engine, it: dict[str, Any], res: Result) -> None:
-        if not res.ok:
+        if not res.ok and (res.transient or res.error in ("bad_input", "image_unreadable", "image_too_large")):
             summary.failed[res.error] += 1
+            summary.unfinished += 1
             return
         try:
+            if not res.ok:
+                raise ValueError(f"{res.error}: {res.detail}")
             scores, reasons = parse_scores(parse_json_object(res.content))
         except ValueError as exc:
-            eng.invalidate(res.key)
-            summary.failed["invalid_reply"] += 1
-            log.info("judge reply for %s invalid: %s", it["item_id"], exc)
+            reason = res.error or "invalid_reply"
+            summary.failed[reason] += 1
+            rej.write({"item_id": it["item_id"], "reason": reason, "detail": redact(str(exc)),
+                       "raw": redact(res.content), "model": ep.model, "cache_key": res.key})
+            log.info("judge reply for %s unusable: %s", it["item_id"], exc)
             return
         out.write({"item_id": it["item_id"], "scores": scores, "reasons": reasons,
                    "judge_mean": sum(scores.values()) / len(scores), "keep": keep_rule(scores, min_score),
@@ -137,10 +154,11 @@ def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: i
         summary.judged += 1
 
     try:
-        summary.stats = run_stage(project, ep, todo, build, handle, total=len(todo), description="judge",
-                                  max_cost=max_cost, reporter=reporter)
+        run_model_stage(project, "judge", summary, ep, todo, build, handle, total=len(todo), max_cost=max_cost,
+                        reporter=reporter, wait=wait)
     finally:
         out.close()
+        rej.close()
     _tally(project, cands, summary, min_score)
     return summary
 

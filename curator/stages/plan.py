@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from curator.config import Project
-from curator.errors import StageError
+from curator.errors import StageError, UsageError
 from curator.records import canonical_json, sha256_hex
 from curator.tables import write_jsonl
 
@@ -72,7 +72,17 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
         estimate_role: model role for the cost estimate; None for none.
     """
     from curator.ingest import load_images
+    from curator.taxonomy import TEMPLATES
 
+    if per_cell < 1 or per_image_cap < 1:
+        raise UsageError(f"--per-cell ({per_cell}) and --per-image-cap ({per_image_cap}) must be at least 1")
+    unknown = [t for t in templates or [] if t not in TEMPLATES]
+    if unknown:
+        raise UsageError(f"--template {unknown}: unknown; use {', '.join(TEMPLATES)}")
+    if quota and quota != "published" and not Path(quota).is_file():
+        raise UsageError(f"--quota {quota}: no such file (or use 'published')")
+    if backend not in ("model", "synthetic"):
+        raise UsageError(f"--backend {backend!r}: use model or synthetic")
     tax = project.load_taxonomy()
     images = load_images(project)
     if images.empty:
@@ -130,6 +140,9 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
                          "image_path": paths[img], "domain": c.domain, "category": c.category, "criterion": cpath,
                          "template": tpl, "slot": 0})
     rows.sort(key=lambda r: (r["criterion"], r["template"], r["image_path"]))
+    if not rows:
+        raise StageError("the plan would hold no work items (every cell is empty or unanswerable: "
+                         f"{dict(list(summary.unanswerable.items())[:3])}); the previous plan is kept")
     table = project.table(PLAN_TABLE)
     write_jsonl(table, rows)
     summary.work_items = len(rows)

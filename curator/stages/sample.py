@@ -10,6 +10,7 @@ Vectorised end to end: one sort and one ``groupby().cumcount()`` over the whole 
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,24 +19,42 @@ import numpy as np
 import pandas as pd
 
 from curator.config import Project
-from curator.errors import StageError
+from curator.errors import StageError, UsageError
 from curator.tables import write_parquet
 
 SAMPLE = "sample.parquet"
 TRAIN_POOL = "train_pool.parquet"
 
 
+def parse_bins(spec: str) -> tuple[str, int | list[float]]:
+    """``col:qN`` (N ≥ 2 quantile bins) or ``col:e0,e1,…`` (increasing edges) → (column, N or edges)."""
+    col, _, how = spec.partition(":")
+    try:
+        if how.startswith("q"):
+            n = int(how[1:])
+            if n < 2:
+                raise ValueError
+            return col, n
+        edges = [float(x) for x in how.split(",")]
+        if len(edges) < 2 or any(b <= a for a, b in itertools.pairwise(edges)):
+            raise ValueError
+        return col, edges
+    except ValueError:
+        raise UsageError(f"--bins {spec!r}: use COLUMN:qN (N ≥ 2 quantile bins) or COLUMN:e0,e1,… "
+                         "(two or more increasing edges)") from None
+
+
 def add_bins(df: pd.DataFrame, spec: str) -> str:
     """Add a binned column for ``col:qN`` (quantiles) or ``col:e0,e1,...`` (edges); return its name."""
-    col, _, how = spec.partition(":")
+    col, how = parse_bins(spec)
     if col not in df.columns:
         raise StageError(f"cannot bin {col!r}: no such column (have {sorted(df.columns)[:15]}...)")
     name = f"{col}_bin"
     values = pd.to_numeric(df[col], errors="coerce")
-    if how.startswith("q"):
-        binned = pd.qcut(values, int(how[1:]), duplicates="drop")
+    if isinstance(how, int):
+        binned = pd.qcut(values, how, duplicates="drop")
     else:
-        binned = pd.cut(values, [float(x) for x in how.split(",")], include_lowest=True)
+        binned = pd.cut(values, how, include_lowest=True)
     df[name] = binned.cat.rename_categories([str(c) for c in binned.cat.categories])
     return name
 
@@ -130,6 +149,16 @@ def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal"
     """
     from curator.ingest import load_images
 
+    if not 0.0 <= train_fraction < 1.0:
+        raise UsageError(f"--train-fraction {train_fraction}: must be in [0, 1)")
+    if n < 1:
+        raise UsageError(f"--n {n}: must be at least 1")
+    if mode not in ("equal", "proportional", "table"):
+        raise UsageError(f"--mode {mode!r}: use equal, proportional or table")
+    for spec in bins or []:
+        parse_bins(spec)
+    if quota and quota != "published" and not Path(quota).is_file():
+        raise UsageError(f"--quota {quota}: no such file (or use 'published')")
     seed = project.config.seed if seed is None else seed
     src = Path(source) if source else project.table("checked.parquet")
     if not src.exists():
@@ -157,7 +186,6 @@ def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal"
         is_train = ((h + rng_shift) % 1.0) < train_fraction
         train = df[is_train]
         pool = df[~is_train]
-        write_parquet(project.table(TRAIN_POOL), train.reset_index(drop=True))
         summary.train_pool = len(train)
     summary.candidates = len(pool)
     if quota:
@@ -187,6 +215,8 @@ def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal"
     summary.before = {str(k): int(v) for k, v in pool.groupby(by[0], observed=True).size().items()}
     summary.after = {str(k): int(v) for k, v in chosen.groupby(by[0], observed=True).size().items()}
     out = Path(output) if output else project.table(SAMPLE)
+    if train_fraction > 0:
+        write_parquet(project.table(TRAIN_POOL), train.reset_index(drop=True))
     write_parquet(out, chosen.reset_index(drop=True))
     report = {"by": by, "mode": mode, "n": n, "quota": quota, "seed": seed, "selected": summary.selected,
               "shortfall": summary.shortfall, "before": summary.before, "after": summary.after}

@@ -130,22 +130,27 @@ def test_wrong_key_opens_the_circuit(project: Project, fake: FakeOpenAI, monkeyp
 def test_breaker_after_consecutive_server_errors(project: Project, fake: FakeOpenAI) -> None:
     project = _setup(project, fake, n_images=4, per_cell=4, concurrency=1, max_retries=1)
     y = project.root / "curator.yaml"
-    y.write_text(y.read_text().replace("max_retries: 1", "max_retries: 1\n      breaker_threshold: 3"))
+    y.write_text(y.read_text().replace("max_retries: 1", "max_retries: 1\n      breaker_threshold: 3\n"
+                                                                        "      breaker_seconds: 0"))
     project = Project.load(project.root)
     fake.rules([{"match": "", "status": 503}])
-    with pytest.raises(CircuitOpen, match="3 consecutive failed requests"):
+    with pytest.raises(CircuitOpen, match="3 consecutive failed attempts") as ei:
         generate(project)
-    assert len(read_jsonl(project.table("generate_rejects.jsonl"))) == 3
+    # attempts, not requests after their retries, open it: the second request's first attempt is the third
+    rejects = read_jsonl(project.table("generate_rejects.jsonl"))
+    assert len(rejects) == 2 and not any(r["final"] for r in rejects)
+    assert ei.value.summary.unfinished == 24  # two failed, the rest never started: all left to do
 
 
 def test_budget_stops_cleanly_and_resumes(project: Project, fake: FakeOpenAI) -> None:
     from curator.errors import BudgetExceeded
 
     project = _setup(project, fake, n_images=6, per_cell=6, concurrency=1)
-    with pytest.raises(BudgetExceeded, match="budget"):
-        generate(project, max_cost=0.002)
+    with pytest.raises(BudgetExceeded, match="budget") as ei:
+        generate(project, max_cost=0.01)  # a request's worst case is ~$0.0024 (768 output tokens at $2/M)
     n1 = len(read_jsonl(project.table("candidates.jsonl")))
     assert 0 < n1 < 36
+    assert ei.value.stats.cost <= 0.01
     s = generate(project)
     assert s.written == 36 - n1
     ids = [it["item_id"] for it in read_jsonl(project.table("candidates.jsonl"))]

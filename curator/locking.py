@@ -1,0 +1,67 @@
+"""One model-calling run per project at a time.
+
+Two ``curator generate`` on one project would each pay for every item and both append to the same
+tables. Model-calling stages therefore hold an exclusive ``flock`` on ``data/.lock`` for their
+whole run; the file says who holds it (command, pid, host, start time). The kernel drops the lock
+when the holder exits, even by ``kill -9``, so a stale file never blocks anyone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+
+from curator.config import Project
+from curator.errors import ProjectBusy
+
+_HELD: dict[str, int] = {}
+"""Locks this process holds (path → depth): a stage that runs sub-stages takes the lock once."""
+
+
+@contextlib.contextmanager
+def project_lock(project: Project, command: str, *, wait: bool = False) -> Iterator[None]:
+    """Hold the project's lock; raise :class:`ProjectBusy` naming the holder (or wait with ``wait``)."""
+    path = project.data / ".lock"
+    if _HELD.get(str(path)):
+        _HELD[str(path)] += 1
+        try:
+            yield
+        finally:
+            _HELD[str(path)] -= 1
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise ProjectBusy(f"{project.root} is busy: {_holder(fd)} holds {path}; wait for it to finish, or "
+                              "pass --wait to queue behind it") from None
+        info = {"command": command, "pid": os.getpid(), "host": socket.gethostname(),
+                "started": time.strftime("%Y-%m-%d %H:%M:%S"), "argv": " ".join(sys.argv[:6])}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        _HELD[str(path)] = 1
+        try:
+            yield
+        finally:
+            _HELD.pop(str(path), None)
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+    except (OSError, ValueError):
+        info = {}
+    if not info:
+        return "another curator run"
+    return f"`curator {info.get('command')}` (pid {info.get('pid')} on {info.get('host')}, since {info.get('started')})"
