@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import ParamSpec, TypeVar
 
 from curator.config import Project
 from curator.errors import ProjectBusy
@@ -65,3 +67,27 @@ def _holder(fd: int) -> str:
     if not info:
         return "another curator run"
     return f"`curator {info.get('command')}` (pid {info.get('pid')} on {info.get('host')}, since {info.get('started')})"
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def exclusive(command: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Run a stage function under the project lock, taken *before* it reads what is already done.
+
+    The function's first argument is the project; its ``wait`` keyword (default False) says whether
+    to queue behind another run. Reading the done-set before the lock would let a queued run redo
+    what the run ahead of it finished.
+    """
+
+    def deco(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            project = args[0] if args else kwargs["project"]
+            with project_lock(project, command, wait=bool(kwargs.get("wait", False))):  # type: ignore[arg-type]
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    return deco

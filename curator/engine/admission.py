@@ -12,13 +12,16 @@ from __future__ import annotations
 import asyncio
 import time
 
+BURST_SECONDS = 10.0
+"""A bucket holds this many seconds' worth of its rate: a full minute's burst at once is what gets a 429."""
+
 
 class TokenBucket:
-    """Continuous-refill bucket with ``rate_per_min`` capacity; ``None`` means unlimited."""
+    """Continuous-refill bucket refilling at ``rate_per_min``; ``None`` means unlimited."""
 
     def __init__(self, rate_per_min: float | None) -> None:
         self.rate = rate_per_min / 60.0 if rate_per_min else None
-        self.capacity = rate_per_min or 0.0
+        self.capacity = max(1.0, (rate_per_min or 0.0) * BURST_SECONDS / 60.0)
         self.level = self.capacity
         self.stamp = time.monotonic()
         self._lock = asyncio.Lock()

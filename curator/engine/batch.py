@@ -43,6 +43,10 @@ def write_batch_file(project: Project, endpoint: Endpoint, requests: Iterable[Re
 
 def import_results(project: Project, path: str | Path, *, model: str = "") -> dict[str, int]:
     """Load a Batch output file into the cache; returns counts of imported and failed lines."""
+    if not Path(path).is_file():
+        from curator.errors import UsageError
+
+        raise UsageError(f"batch import {path}: no such file")
     cache = ResponseCache(project.cache_dir / "responses.sqlite")
     counts = {"imported": 0, "failed": 0, "malformed": 0}
     try:

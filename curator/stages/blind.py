@@ -22,7 +22,7 @@ from curator.engine.client import Engine, Request, Result, RunStats
 from curator.engine.parsing import extract_letter
 from curator.engine.runner import check_run_args as _check_run_args
 from curator.errors import ConfigError
-from curator.locking import project_lock
+from curator.locking import exclusive
 from curator.progress import Reporter
 from curator.prompts import render
 from curator.records import LETTERS, sha256_hex
@@ -75,6 +75,7 @@ class BlindSummary:
         return out
 
 
+@exclusive("blind")
 def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = None, max_cost: float | None = None,
           wait: bool = False, reporter: Reporter | None = None) -> BlindSummary:
     """Ask every blind answerer every new question without the image; summarise hits per item.
@@ -96,8 +97,6 @@ def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = N
     done = {(r["item_id"], r["model"]) for r in iter_jsonl(project.table(BLIND))}
     summary = BlindSummary(k=len(eps), already_done=len(done), threshold=max_hits(len(eps), max_hit_rate))
     out = JsonlAppender(project.table(BLIND))
-    lock = project_lock(project, "blind", wait=wait)
-    lock.__enter__()
     try:
         for ep in eps:
             todo = [c for c in cands if (c["item_id"], ep.model) not in done]
@@ -127,7 +126,6 @@ def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = N
             summary.runs.append(summary.stats)
     finally:
         out.close()
-        lock.__exit__(None, None, None)
     agg = aggregate(project, models, max_hit_rate)
     _write_decisions(project, agg, models, max_hit_rate)
     summary.items = len(agg)

@@ -16,6 +16,7 @@ from curator.config import Project
 from curator.engine.client import Engine, Request, Result, RunStats
 from curator.engine.parsing import parse_json_object
 from curator.engine.runner import check_run_args as _check_run_args
+from curator.locking import exclusive
 from curator.progress import Reporter
 from curator.prompts import render, source_hash
 from curator.secrets import redact
@@ -153,6 +154,7 @@ class DescribeSummary:
         return out + ([("unfinished — rerun to resume", str(self.unfinished))] if self.unfinished else [])
 
 
+@exclusive("describe")
 def describe(project: Project, *, role: str = "describe", limit: int | None = None, max_components: int = 4,
              max_cost: float | None = None, wait: bool = False, reporter: Reporter | None = None) -> DescribeSummary:
     """Annotate every image not yet described; rows go to ``data/describe.jsonl``.

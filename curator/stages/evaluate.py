@@ -27,6 +27,7 @@ from curator.engine.client import Engine, Request, Result
 from curator.engine.parsing import extract_letter, first_char_letter
 from curator.engine.runner import check_run_args as _check_run_args
 from curator.errors import StageError
+from curator.locking import exclusive
 from curator.progress import Reporter
 from curator.prompts import render
 from curator.records import LETTERS, options_text
@@ -140,6 +141,7 @@ def parse_score(reply: str) -> float | None:
 
 
 @quiet
+@exclusive("eval")
 def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str = "eval", baseline: str | None = None,
              split: str = "test", circular: bool = False, text_only: bool = False, tasks: str = "vqa,vr",
              plcc_logistic: bool = False, limit: int | None = None, seed: int | None = None,

@@ -20,6 +20,7 @@ from curator.engine.client import Engine, Request, Result, RunStats, estimate_to
 from curator.engine.parsing import parse_json_object
 from curator.engine.runner import check_run_args as _check_run_args
 from curator.errors import StageError
+from curator.locking import exclusive
 from curator.progress import Reporter
 from curator.prompts import render, source_hash
 from curator.records import LETTERS, item_id
@@ -208,6 +209,7 @@ def _context(project: Project) -> tuple[Taxonomy, dict[str, dict[str, Any]], dic
     return tax, rows, load_descriptions(project)
 
 
+@exclusive("generate")
 def generate(project: Project, *, backend: str = "model", role: str = "generator", limit: int | None = None,
              max_cost: float | None = None, batch_out: str | None = None, retry_rejects: bool = False,
              wait: bool = False, reporter: Reporter | None = None) -> GenerateSummary:

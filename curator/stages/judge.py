@@ -18,6 +18,7 @@ from curator.config import Project
 from curator.engine.client import Engine, Request, Result, RunStats
 from curator.engine.parsing import parse_json_object
 from curator.engine.runner import check_run_args as _check_run_args
+from curator.locking import exclusive
 from curator.progress import Reporter
 from curator.prompts import render, source_hash
 from curator.records import options_text
@@ -84,6 +85,7 @@ def keep_rule(scores: dict[str, int], min_score: int) -> bool:
     return all(scores[a] >= min_score for a in ASPECTS)
 
 
+@exclusive("judge")
 def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: int | None = None,
           max_cost: float | None = None, wait: bool = False, reporter: Reporter | None = None) -> JudgeSummary:
     """Judge every candidate not judged yet; return kept/dropped counts and per-cell rejection rates.

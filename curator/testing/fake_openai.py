@@ -5,14 +5,17 @@ JSON schema (``response_format``) when there is one, so every stage gets valid, 
 answers without scripting; rules posted to ``/admin/rules`` inject faults for matching requests:
 
     {"match": "substring of the request body", "times": 2,           # optional; default every time
-     "status": 429, "retry_after": 1,                                 # an HTTP error
+     "status": 429, "retry_after": 1,                                 # an HTTP error ("Retry-After" as given)
+     "echo_auth": true,                                               # put the Authorization header in the error
      "delay": 30,                                                     # hang (past the client timeout)
      "content": "not json", "finish_reason": "length", "refusal": "I can't", "reject_schema": true,
+     "usage": {"prompt_tokens": -5},                                  # override the usage block
+     "body": {"choices": null},                                       # send exactly this body (odd shapes)
      "reply": {...}}                                                  # a fixed JSON reply object
 
 ``GET /admin/log`` returns one entry per request answered with 200 (sha256 of the canonical body,
-model, time). Run: ``python -m curator.testing.fake_openai --port 0 [--latency 0.1]``; it prints
-``PORT <n>`` when ready.
+model, time) and, in ``requests``, every request received (time, status). Run:
+``python -m curator.testing.fake_openai --port 0 [--latency 0.1]``; it prints ``PORT <n>`` when ready.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class FakeServer:
         self.latency = latency
         self.rules: list[dict[str, Any]] = []
         self.log: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []
         self.received = 0
 
     def _rule(self, raw: str) -> dict[str, Any] | None:
@@ -90,14 +94,22 @@ class FakeServer:
             return web.json_response({"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}},
                                      status=401)
         rule = self._rule(raw) or {}
+        self.requests.append({"t": time.time(), "status": int(rule.get("status", 200)), "model": body.get("model")})
         if self.latency:
             await asyncio.sleep(self.latency)
         if rule.get("delay"):
             await asyncio.sleep(float(rule["delay"]))
         if rule.get("status"):
             headers = {"Retry-After": str(rule["retry_after"])} if "retry_after" in rule else {}
-            return web.json_response({"error": {"message": rule.get("message", f"injected {rule['status']}"),
-                                                "type": "injected"}}, status=int(rule["status"]), headers=headers)
+            message = rule.get("message", f"injected {rule['status']}")
+            if rule.get("echo_auth"):
+                message += f" (you sent {request.headers.get('Authorization', '')})"
+            return web.json_response({"error": {"message": message, "type": "injected"}},
+                                     status=int(rule["status"]), headers=headers)
+        if "body" in rule:
+            self.log.append({"key": hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest(),
+                             "model": body.get("model"), "t": time.time()})
+            return web.json_response(rule["body"])
         rf = body.get("response_format") or {}
         if rule.get("reject_schema") and rf:
             return web.json_response({"error": {"message": "response_format json_schema is not supported"}},
@@ -123,8 +135,9 @@ class FakeServer:
         out = {"id": f"chatcmpl-{key[:12]}", "object": "chat.completion", "created": int(time.time()),
                "model": body.get("model", "fake"),
                "choices": [{"index": 0, "message": msg, "finish_reason": rule.get("finish_reason", "stop")}],
-               "usage": {"prompt_tokens": prompt_chars // 4, "completion_tokens": len(content or "") // 4 + 1,
-                         "total_tokens": prompt_chars // 4 + len(content or "") // 4 + 1}}
+               "usage": rule.get("usage") or {"prompt_tokens": prompt_chars // 4,
+                                              "completion_tokens": len(content or "") // 4 + 1,
+                                              "total_tokens": prompt_chars // 4 + len(content or "") // 4 + 1}}
         self.log.append({"key": key, "model": body.get("model"), "t": time.time()})
         return web.json_response(out)
 
@@ -155,10 +168,10 @@ class FakeServer:
         return web.json_response({"rules": len(self.rules)})
 
     async def get_log(self, request: web.Request) -> web.Response:
-        return web.json_response({"answered": self.log, "received": self.received})
+        return web.json_response({"answered": self.log, "received": self.received, "requests": self.requests})
 
     async def reset(self, request: web.Request) -> web.Response:
-        self.rules, self.log, self.received = [], [], 0
+        self.rules, self.log, self.requests, self.received = [], [], [], 0
         return web.json_response({"ok": True})
 
     async def models(self, request: web.Request) -> web.Response:
