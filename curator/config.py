@@ -43,7 +43,7 @@ class RunSettings(_Model):
     """Retries after the first attempt (not attempts) for retryable errors."""
     breaker_threshold: int = Field(20, ge=1)
     """Consecutive failed attempts that, with ``breaker_seconds`` of no success, open the circuit."""
-    breaker_seconds: float = Field(10.0, ge=0)
+    breaker_seconds: float = Field(5.0, ge=0)
     breaker_timeouts: int = Field(3, ge=1)
     """Consecutive timed-out attempts (no success between) that open the circuit: a hanging endpoint."""
     retry_after_cap: float = Field(60.0, ge=0)

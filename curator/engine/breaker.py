@@ -5,7 +5,9 @@ It opens on
 * ``threshold`` consecutive failed *attempts* (connection refused, 5xx, 429 …) with no success for
   ``seconds`` — counting attempts, not requests after all their retries, is what makes a dead
   endpoint stop in seconds instead of minutes;
-* ``timeouts`` consecutive timed-out attempts with no success in between (an endpoint that hangs).
+* ``timeouts`` consecutive timed-out attempts, each sent after the last success (an endpoint that
+  hangs on everything). A request that hangs while others sent after it succeed is the request's
+  problem, not the endpoint's, and does not count.
 A success resets everything; scattered failures among successes never open it.
 """
 
@@ -26,9 +28,11 @@ class Breaker:
         self.failures = self.consecutive_timeouts = 0
         self.last_success = time.monotonic()
 
-    def failure(self, kind: str, detail: str, *, fatal: bool = False) -> None:
+    def failure(self, kind: str, detail: str, *, fatal: bool = False, sent_at: float | None = None) -> None:
         if self.reason:
             return
+        if kind == "timeout" and sent_at is not None and sent_at < self.last_success:
+            return  # the endpoint answered others since this request went out: it is alive
         self.failures += 1
         self.consecutive_timeouts = self.consecutive_timeouts + 1 if kind == "timeout" else 0
         quiet = time.monotonic() - self.last_success

@@ -19,6 +19,7 @@ and then in-flight requests finish and are saved first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -330,11 +331,7 @@ class Engine:
             reason = ""
             t0 = time.monotonic()
             try:
-                async with self._session.post(self._url, json=body,
-                                              timeout=aiohttp.ClientTimeout(total=self._timeout())) as resp:
-                    status = resp.status
-                    text = await resp.text()
-                    retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+                status, text, retry_after = await self._send(body, t0)
             except asyncio.TimeoutError:
                 status, text, reason = -1, f"no reply within {self._timeout():.1f} s", "timeout"
             except aiohttp.ClientError as exc:
@@ -362,7 +359,7 @@ class Engine:
                 self.structured = False
                 body = None
                 continue
-            self._breaker.failure(reason, detail, fatal=status in (401, 403, 404))
+            self._breaker.failure(reason, detail, fatal=status in (401, 403, 404), sent_at=t0)
             if self._breaker.reason:
                 self.stop(self._breaker.reason)
             if status == 429 or (status == 503 and retry_after is not None):
@@ -382,6 +379,31 @@ class Engine:
             # the model can never take
             return Result(ok=False, key=key, attempts=attempt, error=reason, detail=detail[:500],
                           transient=reason != "context_too_long")
+
+    async def _post(self, body: dict[str, Any], timeout: float) -> tuple[int, str, float | None]:
+        assert self._session is not None
+        async with self._session.post(self._url, json=body, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            return resp.status, await resp.text(), parse_retry_after(resp.headers.get("Retry-After"))
+
+    async def _send(self, body: dict[str, Any], t0: float) -> tuple[int, str, float | None]:
+        """POST with the timeout in force; a request sent before latencies were known is re-checked
+        every second, so the first wave cannot keep a hung request for the whole configured timeout."""
+        if len(self._latencies) >= 20 or not self.run_cfg.adaptive_timeout:
+            return await self._post(body, self._timeout())
+        task = asyncio.ensure_future(self._post(body, self.run_cfg.timeout))
+        try:
+            while True:
+                remaining = t0 + self._timeout() - time.monotonic()
+                if remaining <= 0:
+                    raise asyncio.TimeoutError
+                done, _ = await asyncio.wait({task}, timeout=min(remaining, 1.0))
+                if done:
+                    return task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
 
     def _settle(self, key: str, data: dict[str, Any], reservation: Any, attempt: int) -> Result:
         """A 200 arrived: bill it, keep it, and tell the caller what it is worth."""

@@ -235,3 +235,16 @@ def test_a_killed_ingest_keeps_its_progress_and_leaves_no_workers(project: Proje
     assert not alive, f"workers left behind: {[p.pid for p in alive]}"
     s = ingest(project, workers=2)
     assert s.already_present >= 256 and s.total_images == 600  # a committed chunk is never redone
+
+
+def test_label_studio_gets_no_model_key_and_credentials_are_private(tmp_path: Path) -> None:
+    import stat
+
+    from curator.stages.review.server import server_env, write_private
+
+    env = server_env({"PATH": "/usr/bin", "HOME": "/h", "OPENAI_API_KEY": "sk-x", "FAKE_KEY": "k", "PORT": "1",
+                      "HF_TOKEN": "hf_x", "PASSWORD": "p"})
+    assert env == {"PATH": "/usr/bin", "HOME": "/h"}
+    path = tmp_path / "creds.json"
+    write_private(path, "{}")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -81,6 +81,30 @@ def read_credentials(project: Project) -> dict[str, str] | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
+SERVER_ENV_KEEP = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT",
+                   "VIRTUAL_ENV", "PYTHONPATH", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
+"""What Label Studio gets from our environment: enough to run, never a model key or a stray ``PORT``."""
+
+
+def server_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """The environment Label Studio is started with: an allow-list, not ours minus a few names.
+
+    Label Studio reads ``PORT``, ``HOST``, ``USERNAME``, ``PASSWORD`` … unprefixed, and passing the
+    whole environment would hand every model API key to a web server's process table.
+    """
+    return {k: v for k, v in environ.items() if k in SERVER_ENV_KEEP}
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a credentials file readable by its owner only — from its creation, not chmod after."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
 def start_server(data_dir: Path, port: int, docroot: Path, *, binary: Path, email: str, password: str, token: str,
                  log_path: Path, timeout: float = 240.0) -> subprocess.Popen[bytes]:
     """Start Label Studio and wait until ``/health`` answers; raise with the log tail if it does not."""
@@ -88,7 +112,7 @@ def start_server(data_dir: Path, port: int, docroot: Path, *, binary: Path, emai
         raise ReviewError(f"port {port} on 127.0.0.1 is busy (Label Studio would silently move to another port); "
                           "stop what runs there or pass --port")
     data_dir.mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "HOST", "USERNAME", "PASSWORD")}
+    env = server_env(os.environ)
     env.update({
         "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir), "LOCAL_FILES_SERVING_ENABLED": "true",
         "LOCAL_FILES_DOCUMENT_ROOT": str(docroot), "SENTRY_DSN": "", "FRONTEND_SENTRY_DSN": "",
@@ -131,9 +155,7 @@ def serve(project: Project, *, port: int | None = None, install: bool = False) -
     if creds is None:
         creds = {"email": ADMIN_EMAIL, "password": secrets.token_urlsafe(12),
                  "token": secrets.token_hex(20)}
-        cred_path = st / "credentials.json"
-        cred_path.write_text(json.dumps(creds))
-        cred_path.chmod(0o600)
+        write_private(st / "credentials.json", json.dumps(creds))
     port = port or project.config.label_studio.port
     data_dir, log_path = st / "data", st / "server.log"
     proc = start_server(data_dir, port, project.images_root, binary=binary, email=creds["email"],
