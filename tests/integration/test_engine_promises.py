@@ -248,3 +248,24 @@ def test_label_studio_gets_no_model_key_and_credentials_are_private(tmp_path: Pa
     path = tmp_path / "creds.json"
     write_private(path, "{}")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_ctrl_c_finishes_what_is_in_flight_then_exits_130(project: Project) -> None:
+    fake = start_fake(latency=0.3)
+    try:
+        project = _setup(project, fake, per_cell=6, concurrency=4)
+        proc = _cli(project, "generate")
+        deadline = time.time() + 60
+        while time.time() < deadline and len(fake.log()["requests"]) < 8:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, out + err
+        assert "finishing the requests in flight" in out + err
+        answered = len(fake.log()["answered"])
+        saved = len(read_jsonl(project.table("candidates.jsonl")))
+        assert saved == answered  # every reply that arrived was written before exiting
+        again = _cli(project, "generate")
+        assert again.wait(timeout=120) == 0 and _paid_twice(fake) == 0
+    finally:
+        fake.proc.terminate()
