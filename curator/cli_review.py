@@ -48,7 +48,8 @@ def stop(project: Path = ProjectOpt) -> None:
 @handled
 def push(source: str = typer.Option(None, help="Table to push (default: data/sample.parquet)."),
          kind: str = typer.Option("vqa", help="vqa (questions) or vr (image ratings)."),
-         overlap: int = typer.Option(1, help="Annotators per item."),
+         overlap: int = typer.Option(None, min=1, help="Annotators per item (default: keep the project's; 1 "
+                                                       "for a new project)."),
          batch_size: int = typer.Option(None, help="Tasks per import call."),
          image_mode: str = typer.Option(None, help="local, url or inline (default: label_studio.image_mode)."),
          new_project: bool = typer.Option(False, help="Create a new Label Studio project."),
@@ -71,6 +72,7 @@ def push(source: str = typer.Option(None, help="Table to push (default: data/sam
 @review_app.command("pull")
 @handled
 def pull(kind: str = typer.Option("vqa", help="vqa or vr."), url: str = typer.Option(None, help="Label Studio URL."),
+         force: bool = typer.Option(False, help="Replace recorded reviews even with fewer (normally refused)."),
          project: Path = ProjectOpt) -> None:
     """Export annotations (raw copy kept), merge into the HF dataset, compute agreement.
 
@@ -80,7 +82,7 @@ def pull(kind: str = typer.Option("vqa", help="vqa or vr."), url: str = typer.Op
     from curator._render import kv, table
     from curator.stages.review.pull import pull as run
 
-    s = run(_project(project), kind=kind, url=url)
+    s = run(_project(project), kind=kind, url=url, force=force)
     if s.agreement:
         table("agreement", ["group", "items", "2+ reviews", "alpha verdict", "alpha option", "% verdict"],
               [(g, int(a["items"]), int(a["items_with_2plus"]), f"{a['alpha_verdict']:.3f}",

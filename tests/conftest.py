@@ -127,8 +127,9 @@ def use_fake(project: Project, fake: FakeOpenAI, roles: tuple[str, ...] = ("gene
 def label_studio(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """A real Label Studio started through `review serve` for a session project; stopped at the end.
 
-    Its local-file document root is that project's images folder; test projects put their images
-    in sub-folders of it (see :func:`use_label_studio`).
+    Its local-file document root is that project's folder (a strict parent of its images folder, as
+    `review serve` sets it); test projects put their images in sub-folders of the images folder
+    (see :func:`use_label_studio`).
     """
     import socket
 
@@ -163,7 +164,7 @@ def use_label_studio(project: Project, ls: Project) -> Project:
     cfg["images_root"] = str(images)
     cfg["label_studio"]["url"] = ls.ls_info.url  # type: ignore[attr-defined]
     cfg["label_studio"]["api_key_env"] = "CURATOR_TEST_LS_TOKEN"
-    cfg["label_studio"]["document_root"] = str(ls.images_root)
+    cfg["label_studio"]["document_root"] = ls.ls_info.document_root  # type: ignore[attr-defined]
     path.write_text(yaml.safe_dump(cfg))
     os.environ["CURATOR_TEST_LS_TOKEN"] = ls.ls_info.token  # type: ignore[attr-defined]
     return Project.load(project.root)

@@ -46,6 +46,10 @@ def construction_stats(project: Project, items: pd.DataFrame) -> dict[str, Any]:
         if done:
             stats["human_edit_rate"] = int(st.get("edited", 0)) / done
             stats["human_reject_rate"] = int(st.get("rejected", 0)) / done
+        rv = pd.read_parquet(reviewed)
+        if "answer_changed_on_accept" in rv.columns:
+            stats["answer_changed_on_accept"] = int(rv["answer_changed_on_accept"].fillna(False).sum())
+        stats["left_out"] = {k: int(st.get(k, 0)) for k in ("disputed", "unreviewed", "rejected")}
     agreement = project.data / "review" / "agreement.json"
     if agreement.exists():
         stats["agreement"] = json.loads(agreement.read_text()).get("overall", {})
@@ -177,6 +181,9 @@ def write_card(project: Project, out: Path, items: pd.DataFrame, vr: pd.DataFram
             ["blind answerers", ", ".join(stats.get("blind_models", [])) or "not run"],
             ["blind hit rate (text-only answers that were right)", pct("blind_hit_rate")],
             ["human edit rate", pct("human_edit_rate")], ["human reject rate", pct("human_reject_rate")],
+            ["answers changed by an 'accept' (counted as edits)", stats.get("answer_changed_on_accept", "n/a")],
+            ["left out of the export (disputed / unreviewed / rejected)",
+             " / ".join(str(v) for v in stats["left_out"].values()) if "left_out" in stats else "n/a"],
             ["(rates over items people decided: accepted, edited or rejected)", ""],
             ["annotator agreement (Krippendorff alpha, verdicts)",
              f"{ag['alpha_verdict']:.3f}" if ag and ag.get("alpha_verdict") == ag.get("alpha_verdict") else "n/a"]]),

@@ -111,7 +111,7 @@ def check(project: Project, *, per_image_cap: int | None = 6, near_duplicate: fl
     tax = project.load_taxonomy()
     seed = project.config.seed if seed is None else seed
     df = load_candidates(project)
-    df["model_options"], df["model_answer"] = df["options"], df["answer"]
+    df["model_question"], df["model_options"], df["model_answer"] = df["question"], df["options"], df["answer"]
     j = load_judgements(project)
     if not j.empty:
         df = df.merge(j[["item_id", "judge_mean", "keep", "scores"]].rename(

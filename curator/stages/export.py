@@ -94,6 +94,9 @@ def _source_items(project: Project, source: str | None) -> tuple[pd.DataFrame, s
         df = df[df["keep"].astype(bool)]
     if "review_status" in df.columns:
         df = df[df["review_status"].isin(["accepted", "edited"])].copy()
+        for col, orig in (("model_question", "question"), ("model_options", "options"), ("model_answer", "answer")):
+            if col not in df.columns:  # the model's original survives beside the people's final version
+                df[col] = df[orig]
         df["question"], df["options"], df["answer"] = df["final_question"], df["final_options"], df["final_answer"]
     return df.reset_index(drop=True), used
 

@@ -65,50 +65,67 @@ def reviews_from_export(tasks: list[dict[str, Any]]) -> dict[str, list[Review]]:
     return out
 
 
+def _consensus(values: list[Any], default: Any) -> tuple[Any, bool]:
+    """(the majority value, tied?) over the reviewers' values; ``default`` when nobody gave one."""
+    top = Counter(values).most_common()
+    if not top:
+        return default, False
+    if len(top) > 1 and top[0][1] == top[1][1]:
+        return default, True
+    return top[0][0], False
+
+
 def decide(item: dict[str, Any], reviews: list[Review]) -> dict[str, Any]:
-    """Final status, question, options and answer of one item from its reviews."""
+    """Final status, question, options and answer of one item from its reviews.
+
+    An adjudicator's (ground-truth) annotation decides. Otherwise every part is decided by
+    majority — the verdict, the correct letter, an edited question, edited options — and a tie on
+    any of them makes the item ``disputed`` (listed for adjudication), never "the last one wins".
+    An "accept" whose letter differs from the pushed answer is an edit (``answer_changed_on_accept``).
+    """
     q0, o0, a0 = item["question"], list(item["options"]), item["answer"]
     usable = [r for r in reviews if r.verdict in ("accept", "accept_with_edits", "reject")]
     base = {"review_status": "unreviewed", "final_question": q0, "final_options": o0, "final_answer": a0,
             "consensus_verdict": None, "adjudicated": False, "disagreement": False, "n_reviews": len(usable),
+            "answer_changed_on_accept": False, "dispute_reason": "",
             "review_issues": sorted({i for r in usable for i in r.issues})}
     if not usable:
         return base
+    keep = [r for r in usable if r.verdict != "reject"]
+    base["disagreement"] = len({r.verdict == "reject" for r in usable}) > 1 or len(
+        {r.correct_option or a0 for r in keep}) > 1
     gt = [r for r in usable if r.ground_truth]
-    votes = Counter("reject" if r.verdict == "reject" else "keep" for r in usable)
-    base["disagreement"] = len({r.verdict for r in usable}) > 1 or len(
-        {r.correct_option for r in usable if r.verdict != "reject"}) > 1
     if gt:
         chosen = sorted(gt, key=lambda r: r.updated_at)[-1:]
-        verdict = chosen[0].verdict
         base["adjudicated"] = True
+        verdict = chosen[0].verdict
     else:
-        if votes["reject"] == votes["keep"]:
-            base["review_status"] = "disputed"
+        verdict_vote, tied = _consensus(["reject" if r.verdict == "reject" else "keep" for r in usable], None)
+        if tied:
+            base.update(review_status="disputed", dispute_reason="verdict")
             return base
-        verdict = "reject" if votes["reject"] > votes["keep"] else "accept"
+        verdict = "reject" if verdict_vote == "reject" else "accept"
         chosen = [r for r in usable if (r.verdict == "reject") == (verdict == "reject")]
     base["consensus_verdict"] = verdict
     if verdict == "reject":
         base["review_status"] = "rejected"
         return base
-    latest = sorted(chosen, key=lambda r: r.updated_at)
-    question = next((r.question_edit.strip() for r in reversed(latest) if r.question_edit and r.question_edit.strip()),
-                    q0)
-    options = next((r.options_edit for r in reversed(latest) if r.options_edit), o0)
-    letters = Counter(r.correct_option for r in chosen if r.correct_option)
-    top = letters.most_common()
-    answer = a0
-    if top and (len(top) == 1 or top[0][1] > top[1][1]):
-        answer = top[0][0]
-    elif top:
-        answer = next(r.correct_option for r in reversed(latest) if r.correct_option)
-    if LETTERS.index(answer) >= len(options):
-        base.update(review_status="disputed", consensus_verdict=None)
+    answer, tie_a = _consensus([r.correct_option or a0 for r in chosen], a0)
+    question, tie_q = _consensus([(r.question_edit or "").strip() or q0 for r in chosen], q0)
+    options, tie_o = _consensus([tuple(r.options_edit) if r.options_edit else tuple(o0) for r in chosen], tuple(o0))
+    options = list(options)
+    for tied, what in ((tie_a, "answer"), (tie_q, "question edit"), (tie_o, "options edit")):
+        if tied:
+            base.update(review_status="disputed", consensus_verdict=None, dispute_reason=what)
+            return base
+    if answer not in LETTERS[:len(options)]:
+        base.update(review_status="disputed", consensus_verdict=None, dispute_reason="answer not among the options")
         return base
+    changed_on_accept = answer != a0 and any(r.verdict == "accept" and (r.correct_option or a0) == answer
+                                             for r in chosen)
     edited = (question, options, answer) != (q0, o0, a0) or any(r.verdict == "accept_with_edits" for r in chosen)
     base.update(review_status="edited" if edited else "accepted", final_question=question, final_options=options,
-                final_answer=answer)
+                final_answer=answer, answer_changed_on_accept=changed_on_accept)
     return base
 
 

@@ -24,7 +24,7 @@ from curator._quiet import quiet
 from curator.config import Project
 from curator.errors import ReviewError, StageError
 from curator.stages.review.merge import STATUSES, agreement, decide, reviews_from_export
-from curator.stages.review.push import connect, load_state, review_dir
+from curator.stages.review.push import connect, load_state, resolve_project, review_dir
 from curator.tables import write_parquet
 
 REVIEWED = "reviewed.parquet"
@@ -59,15 +59,17 @@ def _f(x: float) -> str:
 
 def _fetch(project: Project, kind: str, url: str | None, token: str | None) -> tuple[list[dict[str, Any]], Path]:
     state = load_state(project)
-    entry = state["projects"].get(kind)
-    if not entry:
+    if not state["projects"].get(kind):
         raise StageError(f"nothing pushed yet for {kind}; run `curator review push` first")
     client = connect(project, url, token)
     try:
-        if client.get_project(entry["id"]) is None:
-            raise ReviewError(f"Label Studio project {entry['id']} no longer exists on {client.url}; the local "
-                              "tables and earlier raw exports are untouched")
-        raw = client.snapshot_export(entry["id"], title=f"curator-pull-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}")
+        got = resolve_project(project, client, kind)
+        assert got is not None
+        try:
+            raw = client.snapshot_export(got[0], title=f"curator-pull-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}")
+        except ReviewError as exc:
+            raise ReviewError(f"{exc}\nnothing was written: {project.table(REVIEWED)} and earlier raw exports are "
+                              "as they were; rerun `curator review pull` when the server is back") from exc
     finally:
         client.close()
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
@@ -80,14 +82,19 @@ def _fetch(project: Project, kind: str, url: str | None, token: str | None) -> t
     return tasks, path
 
 
+DECIDED = ("accepted", "edited", "rejected", "disputed")
+
+
 @quiet
 def pull(project: Project, *, kind: str = "vqa", url: str | None = None, token: str | None = None,
-         write: bool = True) -> PullSummary:
+         write: bool = True, force: bool = False) -> PullSummary:
     """Export annotations and merge them with the pushed items.
 
     Args:
         kind: ``vqa`` or ``vr``.
         write: write the merged table and dataset (``status`` passes False).
+        force: write even when the merge holds fewer reviewed items than the table it replaces
+            (normally a sign of the wrong server or project; the pull then refuses).
     """
     tasks, raw_path = _fetch(project, kind, url, token)
     reviews = reviews_from_export(tasks)
@@ -101,8 +108,9 @@ def pull(project: Project, *, kind: str = "vqa", url: str | None = None, token: 
         items = items[items["keep"]]
     decisions = [decide(r, reviews.get(r["item_id"], [])) for r in items.to_dict("records")]
     merged = pd.concat([items.reset_index(drop=True), pd.DataFrame(decisions)], axis=1)
-    if "model_options" not in merged.columns:
-        merged["model_options"], merged["model_answer"] = merged["options"], merged["answer"]
+    for col, src_col in (("model_question", "question"), ("model_options", "options"), ("model_answer", "answer")):
+        if col not in merged.columns:  # the model's original, whatever people change later
+            merged[col] = merged[src_col]
     merged["reviews"] = [json.dumps([dataclasses.asdict(r) for r in reviews.get(i, [])]) for i in merged["item_id"]]
     summary.status = Counter(merged["review_status"])
     summary.agreement = agreement({i: reviews[i] for i in merged["item_id"] if i in reviews},
@@ -118,10 +126,28 @@ def pull(project: Project, *, kind: str = "vqa", url: str | None = None, token: 
                                                                                            index=False)
         (d / "agreement.json").write_text(json.dumps(summary.agreement, indent=1))
         table = project.table(REVIEWED)
+        _guard_against_loss(table, merged, force)
+        if table.exists():
+            import shutil
+
+            shutil.copy2(table, table.with_name("reviewed.previous.parquet"))
         write_parquet(table, merged)
         _save_dataset(merged, d / "merged")
         summary.table = str(table)
     return summary
+
+
+def _guard_against_loss(table: Path, merged: pd.DataFrame, force: bool) -> None:
+    """Refuse to replace recorded reviews with fewer: a pull from the wrong server must not wipe work."""
+    if force or not table.exists():
+        return
+    old = pd.read_parquet(table, columns=["item_id", "review_status"])
+    had = int(old["review_status"].isin(DECIDED).sum())
+    now = int(merged["review_status"].isin(DECIDED).sum())
+    if now < had:
+        raise ReviewError(f"this pull would replace {had} reviewed items in {table} with {now}: annotations seem to be "
+                          "missing on this server (another server, or a project that was reset). Nothing was "
+                          "written; the raw export is kept. Pull with --force to replace them anyway")
 
 
 def _save_dataset(df: pd.DataFrame, path: Path) -> None:

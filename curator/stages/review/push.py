@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,18 +45,26 @@ def save_state(project: Project, state: dict[str, Any]) -> None:
 
 
 def connect(project: Project, url: str | None = None, token: str | None = None) -> LabelStudio:
-    """A client from (in order) arguments, the environment, or the credentials ``review serve`` wrote."""
-    from curator.stages.review.server import read_credentials
+    """A client for this project's Label Studio.
+
+    Address: ``url``, else the server ``review serve`` started for this project while it answers,
+    else ``label_studio.url``. Token: ``token``, else the environment variable the config names,
+    else the credentials ``review serve`` wrote. (Setting the variable, as serve suggests, must not
+    make curator look for the server somewhere else.)
+    """
+    from curator.secrets import register
+    from curator.stages.review.server import read_credentials, running_server
 
     ls = project.config.label_studio
     tok = token or os.environ.get(ls.api_key_env, "")
-    server = project.root / ".labelstudio" / "server.json"
     if not tok:
         creds = read_credentials(project)
         tok = creds["token"] if creds else ""
-    if not url and server.exists() and not os.environ.get(ls.api_key_env):
-        url = json.loads(server.read_text())["url"]
-    return LabelStudio(url or ls.url, tok)
+    if not url:
+        live = running_server(project)
+        url = live["url"] if live else ls.url
+    register(tok)
+    return LabelStudio(url, tok)
 
 
 @dataclass
@@ -66,33 +75,73 @@ class PushSummary:
     already_on_server: int = 0
     imported: int = 0
     batches: int = 0
+    overlap: str = ""
 
     def rows(self) -> list[tuple[str, str]]:
         return [("Label Studio project", f"{self.url}/projects/{self.project_id}"), ("items in source", str(self.items)),
                 ("already on the server", str(self.already_on_server)), ("imported now", str(self.imported)),
-                ("batches", str(self.batches))]
+                ("batches", str(self.batches)), ("annotators per item", self.overlap)]
+
+
+UID_TAG = "curator-project:"
+
+
+def resolve_project(project: Project, client: LabelStudio, kind: str) -> tuple[int, dict[str, Any]] | None:
+    """The recorded Label Studio project of ``kind`` on this server, found by id *and* curator's uid.
+
+    A project is identified by its id and the uid curator wrote into its description, not by the
+    server's URL: the same database behind another port or host name is the same project (the
+    recorded URL is updated); a server that does not hold that uid is another server, and nothing
+    is created or changed there without ``--new-project``.
+    """
+    state = load_state(project)
+    entry = state["projects"].get(kind)
+    if not entry:
+        return None
+    found = client.get_project(entry["id"])
+    uid = entry.get("uid")
+    desc = str((found or {}).get("description") or "")
+    same = found is not None and (f"{UID_TAG}{uid}" in desc if uid else found.get("title") == entry.get("title"))
+    if not same:
+        where = "no longer exists" if found is None else "is a different project"
+        raise ReviewError(f"the {kind} review project recorded for this folder (id {entry['id']}, "
+                          f"{entry.get('title')!r}, first pushed to {entry.get('url')}) {where} on {client.url}: this is "
+                          "another Label Studio or the project was deleted. Nothing was changed; local tables and raw "
+                          "exports are untouched. Point --url at the right server, or push with --new-project")
+    if not uid:  # recorded before uids: adopt the project now
+        uid = uuid.uuid4().hex
+        client.update_project(entry["id"], description=(desc + f"\n{UID_TAG}{uid}").strip())
+        entry["uid"] = uid
+    if entry.get("url") != client.url:
+        entry.setdefault("urls", []).append(entry.get("url"))
+        entry["url"] = client.url
+    state["projects"][kind] = entry
+    save_state(project, state)
+    return int(entry["id"]), found or {}
 
 
 def _ensure_project(project: Project, client: LabelStudio, kind: str, title: str, config: str,
-                    guidelines: str, overlap: int) -> int:
-    state = load_state(project)
-    entry = state["projects"].get(kind)
-    if entry and entry.get("url") == client.url:
-        found = client.get_project(entry["id"])
-        if found is None:
-            raise ReviewError(f"Label Studio project {entry['id']} ({entry['title']}) no longer exists on "
-                              f"{client.url}; local files are untouched. Push with --new-project to create a new one")
-        if overlap and found.get("maximum_annotations") != overlap:
-            client.update_project(entry["id"], maximum_annotations=overlap)
-        return int(entry["id"])
+                    guidelines: str, overlap: int | None) -> tuple[int, str]:
+    """(project id, what happened to annotators-per-item) — created, or found by identity."""
+    got = resolve_project(project, client, kind)
+    if got is not None:
+        pid, found = got
+        current = found.get("maximum_annotations")
+        if overlap is not None and current != overlap:
+            client.update_project(pid, maximum_annotations=overlap)
+            return pid, f"{overlap} (changed from {current})"
+        return pid, f"{current} (kept; pass --overlap to change it)"
+    uid = uuid.uuid4().hex
     created = client.create_project(title, config, expert_instruction=guidelines, show_instruction=True,
-                                    maximum_annotations=max(1, overlap), show_skip_button=True)
-    state["projects"][kind] = {"id": created["id"], "url": client.url, "title": title}
+                                    maximum_annotations=overlap or 1, show_skip_button=True,
+                                    description=f"Built with curator. {UID_TAG}{uid}")
+    state = load_state(project)
+    state["projects"][kind] = {"id": created["id"], "url": client.url, "title": title, "uid": uid}
     save_state(project, state)
-    return int(created["id"])
+    return int(created["id"]), f"{overlap or 1} (new project)"
 
 
-def push(project: Project, *, source: str | None = None, kind: str = "vqa", overlap: int = 1,
+def push(project: Project, *, source: str | None = None, kind: str = "vqa", overlap: int | None = None,
          batch_size: int | None = None, image_mode: str | None = None, new_project: bool = False,
          url: str | None = None, token: str | None = None, reporter: Reporter | None = None) -> PushSummary:
     """Push items to Label Studio for human refinement.
@@ -100,7 +149,8 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
     Args:
         source: table to push (default: ``data/sample.parquet`` for vqa, the images table for vr).
         kind: ``vqa`` (multiple-choice items) or ``vr`` (visual rating of images).
-        overlap: annotators wanted per item (Label Studio's ``maximum_annotations``).
+        overlap: annotators wanted per item (Label Studio's ``maximum_annotations``); None keeps the
+            project's setting (1 for a new project).
         batch_size: tasks per import call (default: ``label_studio.batch_size``).
         image_mode: ``local`` (local-file serving), ``url`` or ``inline`` (data URIs, small sets).
         new_project: forget the recorded project and create a new one.
@@ -111,8 +161,12 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
     cfg = project.config.label_studio
     mode = image_mode or cfg.image_mode
     tax = project.load_taxonomy()
+    if overlap is not None and overlap < 1:
+        from curator.errors import UsageError
+
+        raise UsageError(f"--overlap {overlap}: must be at least 1")
     if kind == "vqa":
-        src = Path(source) if source else project.table("sample.parquet")
+        src = (Path(source) if source else project.table("sample.parquet")).resolve()
         if not src.exists():
             raise StageError(f"{src} does not exist; run `curator sample` (or pass --source TABLE)")
         df = pd.read_parquet(src) if src.suffix == ".parquet" else pd.DataFrame(list(iter_jsonl(src)))
@@ -133,15 +187,17 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
         title = cfg.project_title or f"{project.config.name} · {kind.upper()}"
         config = vqa_config() if kind == "vqa" else VR_CONFIG
         guide = instructions(tax, list(df["criterion"])) if kind == "vqa" else "Rate the image on the scale shown."
-        pid = _ensure_project(project, client, kind, title, config, guide, overlap)
+        pid, overlap_note = _ensure_project(project, client, kind, title, config, guide, overlap)
         state = load_state(project)
         state["projects"][kind]["source"] = str(src) if kind == "vqa" else "images"
         save_state(project, state)
+        docroot = _document_root(project)
         if mode == "local":
+            _check_local(project, df, docroot)
             root = str(project.images_root)
             if not any(s.get("path") == root for s in client.list_local_storages(pid)):
                 client.add_local_storage(pid, root)
-        summary = PushSummary(project_id=pid, url=client.url, items=len(df))
+        summary = PushSummary(project_id=pid, url=client.url, items=len(df), overlap=overlap_note)
         ids = list(df["item_id"])
         tasks_log = review_dir(project) / f"tasks_{kind}.jsonl"
         known = {r["ext_id"]: r["task_id"] for r in iter_jsonl(tasks_log) if r.get("project") == pid}
@@ -159,7 +215,6 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
             size = batch_size or cfg.batch_size
             rep.start("push", len(todo))
             rows = todo.to_dict("records")
-            docroot = Path(cfg.document_root).resolve() if cfg.document_root else project.images_root
             for i in range(0, len(rows), size):
                 batch = rows[i:i + size]
                 tasks = []
@@ -169,7 +224,12 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
                     ref = image_ref(path, rel, mode, cfg.image_url_base)
                     tasks.append(vqa_task(r, tax, ref) if kind == "vqa" else
                                  vr_task(r, ref, "Rate the quality/aesthetics of this image"))
-                task_ids = client.import_tasks(pid, tasks)
+                try:
+                    task_ids = client.import_tasks(pid, tasks)
+                except ReviewError as exc:
+                    raise ReviewError(f"{exc}\n{summary.already_on_server + summary.imported} of {len(df)} items are on "
+                                      f"the server and recorded in {tasks_log}; rerun `curator review push` to add the "
+                                      "rest (nothing is pushed twice)") from exc
                 for r, tid in zip(batch, task_ids, strict=False):
                     log.write({"project": pid, "ext_id": r["item_id"], "task_id": tid})
                 summary.imported += len(batch)
@@ -179,3 +239,28 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
     finally:
         client.close()
     return summary
+
+
+def _document_root(project: Project) -> Path:
+    """The running server's document root (as ``review serve`` recorded it), else the default rule."""
+    from curator.stages.review.server import document_root
+
+    server = project.root / ".labelstudio" / "server.json"
+    if not project.config.label_studio.document_root and server.exists():
+        recorded = json.loads(server.read_text()).get("document_root")
+        if recorded:
+            return Path(recorded)
+    return document_root(project)
+
+
+def _check_local(project: Project, df: pd.DataFrame, docroot: Path) -> None:
+    """Local-file serving needs the images folder strictly inside the document root, and every image in it."""
+    images = project.images_root
+    if docroot not in images.parents:
+        raise ReviewError(f"local image mode: the images folder {images} must lie strictly inside Label Studio's "
+                          f"document root {docroot} (Label Studio refuses a storage equal to its root); set "
+                          "label_studio.document_root to a parent folder, or use --image-mode inline")
+    outside = [f for f in df["image_path"].astype(str) if images not in (images / f).resolve().parents]
+    if outside:
+        raise ReviewError(f"local image mode: {len(outside)} image(s) lie outside the images folder {images}, e.g. "
+                          f"{outside[0]}; Label Studio cannot serve them — push with --image-mode inline")

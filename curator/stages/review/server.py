@@ -39,6 +39,7 @@ class ServerInfo:
     password: str
     token: str
     log: str
+    document_root: str = ""
 
 
 def find_label_studio(project: Project | None = None, *, install: bool = False) -> Path:
@@ -139,6 +140,20 @@ def start_server(data_dir: Path, port: int, docroot: Path, *, binary: Path, emai
     raise ReviewError(f"Label Studio did not answer {url}/health within {timeout:.0f} s; see {log_path}")
 
 
+def document_root(project: Project) -> Path:
+    """The folder Label Studio serves local files from: a *strict* parent of the images folder.
+
+    Label Studio refuses a Local Storage whose path equals its document root, so the root is the
+    project folder when the images live inside it (the default ``images/``), else the images
+    folder's parent. ``label_studio.document_root`` in curator.yaml overrides it.
+    """
+    cfg = project.config.label_studio.document_root
+    if cfg:
+        return Path(cfg).resolve()
+    images = project.images_root
+    return project.root if project.root in images.parents else images.parent
+
+
 def serve(project: Project, *, port: int | None = None, install: bool = False) -> ServerInfo:
     """Start a local Label Studio for this project (idempotent: a running one is reused)."""
     st = state_dir(project)
@@ -158,11 +173,41 @@ def serve(project: Project, *, port: int | None = None, install: bool = False) -
         write_private(st / "credentials.json", json.dumps(creds))
     port = port or project.config.label_studio.port
     data_dir, log_path = st / "data", st / "server.log"
-    proc = start_server(data_dir, port, project.images_root, binary=binary, email=creds["email"],
+    docroot = document_root(project)
+    proc = start_server(data_dir, port, docroot, binary=binary, email=creds["email"],
                         password=creds["password"], token=creds["token"], log_path=log_path)
-    info = {"url": f"http://127.0.0.1:{port}", "pid": proc.pid, "data_dir": str(data_dir), "log": str(log_path)}
+    info = {"url": f"http://127.0.0.1:{port}", "pid": proc.pid, "data_dir": str(data_dir), "log": str(log_path),
+            "document_root": str(docroot)}
     pid_file.write_text(json.dumps(info))
     return ServerInfo(**info, **creds)
+
+
+def _is_label_studio(pid: int) -> bool:
+    """True when ``pid`` is alive, leads its own process group and runs label-studio."""
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        cmd = "label-studio"  # no /proc (macOS): trust a live pid that leads its group
+    try:
+        return "label-studio" in cmd and os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return False
+
+
+def running_server(project: Project) -> dict[str, str] | None:
+    """The server ``review serve`` started for this project, if it answers."""
+    path = project.root / ".labelstudio" / "server.json"
+    if not path.exists():
+        return None
+    info = json.loads(path.read_text())
+    try:
+        return info if httpx.get(f"{info['url']}/health", timeout=2).status_code == 200 else None
+    except httpx.HTTPError:
+        return None
 
 
 def stop(project: Project) -> bool:
@@ -171,6 +216,9 @@ def stop(project: Project) -> bool:
     if not pid_file.exists():
         return False
     pid = json.loads(pid_file.read_text())["pid"]
+    if not _is_label_studio(pid):  # a stale pid file: the number may belong to anything by now
+        pid_file.unlink()
+        return False
     try:
         os.killpg(pid, signal.SIGTERM)
     except ProcessLookupError:
