@@ -168,3 +168,21 @@ def use_label_studio(project: Project, ls: Project) -> Project:
     path.write_text(yaml.safe_dump(cfg))
     os.environ["CURATOR_TEST_LS_TOKEN"] = ls.ls_info.token  # type: ignore[attr-defined]
     return Project.load(project.root)
+
+
+@pytest.fixture
+def built(project: Project) -> Project:
+    """A small synthetic benchmark project, checked and sampled (4 references, 4 distortions)."""
+    from curator.stages.checks import check
+    from curator.stages.generate import generate
+    from curator.stages.plan import plan
+    from curator.stages.sample import sample
+    from curator.synth import synth
+
+    synth(project, max_references=4, distortions=["gaussian_blur", "jpeg", "brightness_down", "pixelation"],
+          seed=2, workers=2)
+    plan(project, domain=["iqa"], per_cell=8, backend="synthetic", estimate_role=None)
+    generate(project, backend="synthetic")
+    check(project, per_image_cap=None)
+    sample(project, n=6)
+    return project

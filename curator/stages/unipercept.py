@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -116,6 +117,16 @@ def _resolve(path: str, json_file: Path, root: Path | None) -> Path:
                      "scripts run in)")
 
 
+def _json_array(f: Path, kind: str) -> list[Any]:
+    try:
+        data = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise StageError(f"{f}: not a UniPercept {kind} JSON file: {exc}") from exc
+    if not isinstance(data, list):
+        raise StageError(f"{f}: expected a JSON array of items")
+    return data
+
+
 def import_vqa(files: list[Path], root: Path | None = None) -> pd.DataFrame:
     """Official-format VQA files → rows with question, options, answer, domain and the image file.
 
@@ -123,12 +134,7 @@ def import_vqa(files: list[Path], root: Path | None = None) -> pd.DataFrame:
     """
     rows = []
     for f in files:
-        try:
-            data = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise StageError(f"{f}: not a UniPercept VQA JSON file: {exc}") from exc
-        if not isinstance(data, list):
-            raise StageError(f"{f}: expected a JSON array of items")
+        data = _json_array(f, "VQA")
         m = re.search(r"UniPercept-Bench-([A-Za-z]+)", f.name)
         for n, rec in enumerate(data):
             try:
@@ -151,10 +157,7 @@ def import_vr(files: list[Path], domain_of: dict[str, str] | None = None) -> pd.
     """Official-format VR files (``<DOM>/<DATASET>/<DATASET>.json``, images in ``image/``) → rating rows."""
     rows = []
     for f in files:
-        try:
-            data = json.loads(f.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise StageError(f"{f}: not a UniPercept VR JSON file: {exc}") from exc
+        data = _json_array(f, "VR")
         dom = (domain_of or {}).get(f.stem) or f.parent.parent.name.lower()
         for n, rec in enumerate(data):
             try:

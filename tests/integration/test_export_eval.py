@@ -16,24 +16,8 @@ from PIL import Image
 
 from curator.config import Project
 from curator.engine.parsing import extract_letter, first_char_letter
-from curator.stages.checks import check
 from curator.stages.evaluate import evaluate, vr_metrics
 from curator.stages.export import export
-from curator.stages.generate import generate
-from curator.stages.plan import plan
-from curator.stages.sample import sample
-from curator.synth import synth
-
-
-@pytest.fixture
-def built(project: Project) -> Project:
-    synth(project, max_references=4, distortions=["gaussian_blur", "jpeg", "brightness_down", "pixelation"],
-          seed=2, workers=2)
-    plan(project, domain=["iqa"], per_cell=8, backend="synthetic", estimate_role=None)
-    generate(project, backend="synthetic")
-    check(project, per_image_cap=None)
-    sample(project, n=6)
-    return project
 
 
 def test_export_loads_back_equal_and_never_leaks(built: Project) -> None:

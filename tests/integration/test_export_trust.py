@@ -25,18 +25,6 @@ from curator.stages.export import export
 from curator.stages.generate import generate
 from curator.stages.plan import plan
 from curator.stages.sample import sample
-from curator.synth import synth
-
-
-@pytest.fixture
-def built(project: Project) -> Project:
-    synth(project, max_references=4, distortions=["gaussian_blur", "jpeg", "brightness_down", "pixelation"],
-          seed=2, workers=2)
-    plan(project, domain=["iqa"], per_cell=8, backend="synthetic", estimate_role=None)
-    generate(project, backend="synthetic")
-    check(project, per_image_cap=None)
-    sample(project, n=6)
-    return project
 
 
 def _refs(project: Project) -> dict[str, str]:
