@@ -92,15 +92,18 @@ def pull(kind: str = typer.Option("vqa", help="vqa or vr."), url: str = typer.Op
 
 @review_app.command("status")
 @handled
-def status(url: str = typer.Option(None, help="Label Studio URL."), project: Path = ProjectOpt) -> None:
-    """Per criterion: reviewed/total, accepted, edited, rejected (live from the server).
+def status(kind: str = typer.Option("vqa", help="vqa or vr."), url: str = typer.Option(None, help="Label Studio URL."),
+           project: Path = ProjectOpt) -> None:
+    """Per criterion: total, fully / partly annotated, unreviewed, accepted, edited, rejected, disputed.
+
+    Read live from the server's task list (no export, nothing written).
 
     Examples:
         curator review status
     """
     from curator._render import table
-    from curator.stages.review.pull import pull as run
+    from curator.stages.review.status import COLUMNS
+    from curator.stages.review.status import status as run
 
-    s = run(_project(project), url=url, write=False)
-    table("review status", ["criterion", "done/total", "accepted", "edited", "rejected"],
-          [(c, f"{d}/{n}", a, e, r) for c, n, d, a, e, r in s.by_criterion])
+    s = run(_project(project), kind=kind, url=url)
+    table(f"review status ({s.overlap} annotators wanted per item)", ["criterion", *COLUMNS], s.table())

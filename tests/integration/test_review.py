@@ -131,9 +131,18 @@ def test_round_trip_consensus_and_agreement(project: Project, label_studio: Proj
 
     from curator.cli import app
 
-    out = CliRunner().invoke(app, ["review", "status", "-p", str(p.root)], env={"COLUMNS": "200"})
+    raw_before = sorted((p.data / "review" / "raw").iterdir())
+    out = CliRunner().invoke(app, ["review", "status", "-p", str(p.root)], env={"COLUMNS": "250"})
     assert out.exit_code == 0, out.output
-    assert SEV in out.output and "3/3" in out.output and "2/3" in out.output
+    assert SEV in out.output and "disputed" in out.output and "2 annotators wanted" in out.output
+    from curator.stages.review.status import status
+
+    st_ = status(p).by_criterion
+    assert {k: v for k, v in st_[SEV].items() if v} == {"total": 3, "fully annotated": 3, "accepted": 1, "edited": 1,
+                                                        "rejected": 1}
+    assert {k: v for k, v in st_[TYPE].items() if v} == {"total": 3, "fully annotated": 2, "unreviewed": 1,
+                                                         "disputed": 1, "edited": 1}
+    assert sorted((p.data / "review" / "raw").iterdir()) == raw_before  # status exports nothing
     # export takes the reviewed table: only accepted and edited items, with the humans' final fields
     from curator.stages.export import export
 

@@ -1,0 +1,94 @@
+"""``curator review status``: how far people have got, from the task list — no export, nothing written.
+
+The task list is read page by page (Label Studio 1.23 returns full annotations only with
+``fields=all``; ``include=id,annotations`` gives bare ids), nothing is exported or written, and task ids
+map back to our item ids through the local push log. With inline images the pages still carry the
+task data; local or URL image modes keep them small. Per criterion: total,
+fully annotated (as many annotations as the project wants per item), partly annotated, unreviewed,
+and what the decisions so far come to (accepted, edited, rejected, disputed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from curator.config import Project
+from curator.errors import ReviewError, StageError
+from curator.stages.review.merge import decide, parse_annotation
+from curator.stages.review.push import connect, load_state, resolve_project, review_dir
+from curator.tables import iter_jsonl
+
+COLUMNS = ("total", "fully annotated", "partly annotated", "unreviewed", "accepted", "edited", "rejected", "disputed")
+
+
+@dataclass
+class StatusSummary:
+    overlap: int = 1
+    by_criterion: dict[str, Counter[str]] = field(default_factory=dict)
+
+    def table(self) -> list[tuple[Any, ...]]:
+        rows = [(c, *(n[k] for k in COLUMNS)) for c, n in sorted(self.by_criterion.items())]
+        total: Counter[str] = sum(self.by_criterion.values(), Counter())
+        return [*rows, ("all", *(total[k] for k in COLUMNS))]
+
+
+def _annotations(client: Any, pid: int) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    page = 1
+    while True:
+        r = client._http.get("/api/tasks", params={"project": pid, "fields": "all",
+                                                   "page_size": 500, "page": page}, headers=client._auth())
+        if r.status_code == 404:  # past the last page
+            break
+        if r.status_code >= 400:
+            raise ReviewError(f"Label Studio task listing failed with {r.status_code}: {r.text[:300]}")
+        body = r.json()
+        tasks = body.get("tasks", body) if isinstance(body, dict) else body
+        for t in tasks:
+            out[int(t["id"])] = list(t.get("annotations") or [])
+        if len(tasks) < 500:
+            break
+        page += 1
+    return out
+
+
+def status(project: Project, *, kind: str = "vqa", url: str | None = None, token: str | None = None) -> StatusSummary:
+    """Review progress per criterion, live from the server's task list (cheap: nothing exported or written)."""
+    state = load_state(project)
+    entry = state["projects"].get(kind)
+    if not entry:
+        raise StageError(f"nothing pushed yet for {kind}; run `curator review push` first")
+    client = connect(project, url, token)
+    try:
+        got = resolve_project(project, client, kind)
+        assert got is not None
+        pid, found = got
+        anns = _annotations(client, pid)
+    finally:
+        client.close()
+    ext_of = {int(r["task_id"]): r["ext_id"] for r in iter_jsonl(review_dir(project) / f"tasks_{kind}.jsonl")
+              if r.get("project") == pid}
+    summary = StatusSummary(overlap=int(found.get("maximum_annotations") or 1))
+    items: dict[str, dict[str, Any]] = {}
+    if kind == "vqa":
+        src = Path(entry.get("source") or project.table("sample.parquet"))
+        if src.exists():
+            items = {r["item_id"]: r for r in pd.read_parquet(src).to_dict("records")}
+    for tid, task_anns in anns.items():
+        ext = ext_of.get(tid)
+        item = items.get(ext or "", {})
+        crit = str(item.get("criterion", "(not in the pushed table)"))
+        n = summary.by_criterion.setdefault(crit, Counter())
+        n["total"] += 1
+        done = [a for a in task_anns if not a.get("was_cancelled")]
+        n["unreviewed" if not done else "fully annotated" if len(done) >= summary.overlap else "partly annotated"] += 1
+        if done and item:
+            st = decide(item, [parse_annotation(ext or "", a) for a in task_anns])["review_status"]
+            if st != "unreviewed":
+                n[st] += 1
+    return summary
