@@ -45,6 +45,7 @@ class ExportSummary:
     vqa: dict[str, int] = field(default_factory=dict)
     vr: dict[str, int] = field(default_factory=dict)
     vr_skipped: dict[str, int] = field(default_factory=dict)
+    left_out: dict[str, int] = field(default_factory=dict)
     source: str = ""
     leakage_clean: bool = True
     shared_groups: int = 0
@@ -57,6 +58,7 @@ class ExportSummary:
         out = [("benchmark folder", self.out), ("items from", self.source)]
         out += [(f"vqa {k}", str(v)) for k, v in self.vqa.items()] + [(f"vr {k}", str(v)) for k, v in self.vr.items()]
         out += [(f"vr images left out: {k}", str(v)) for k, v in self.vr_skipped.items()]
+        out += [(f"items left out: {k}", str(v)) for k, v in self.left_out.items() if v]
         out.append(("groups / images shared across splits", f"{self.shared_groups} / {self.shared_images}"
                     + ("" if self.leakage_clean else "  LEAKAGE (see leakage.json)")))
         out.append(("text-only priors > random + 5 points", ", ".join(self.priors_flagged) or "none"))
@@ -92,12 +94,15 @@ def _source_items(project: Project, source: str | None) -> tuple[pd.DataFrame, s
             raise StageError("nothing to export: run generate (and optionally check, sample, review) first")
     if "keep" in df.columns:
         df = df[df["keep"].astype(bool)]
+    left_out: dict[str, int] = {}
     if "review_status" in df.columns:
+        left_out = {k: int(v) for k, v in df["review_status"].value_counts().items() if k not in ("accepted", "edited")}
         df = df[df["review_status"].isin(["accepted", "edited"])].copy()
         for col, orig in (("model_question", "question"), ("model_options", "options"), ("model_answer", "answer")):
             if col not in df.columns:  # the model's original survives beside the people's final version
                 df[col] = df[orig]
         df["question"], df["options"], df["answer"] = df["final_question"], df["final_options"], df["final_answer"]
+    df.attrs["left_out"] = left_out
     return df.reset_index(drop=True), used
 
 
@@ -250,6 +255,7 @@ def export(project: Project, *, name: str | None = None, source: str | None = No
     tax = project.load_taxonomy()
     fractions = parse_splits(splits)
     items, used = _source_items(project, source)
+    left_out = dict(items.attrs.get("left_out", {}))
     if items.empty:
         raise ExportError(f"{used} holds no exportable items (after keep/review filters)")
     images = load_images(project)
@@ -271,7 +277,7 @@ def export(project: Project, *, name: str | None = None, source: str | None = No
         if len(df):
             df["image_name"] = df["image_id"].map(name_of)
             df["source_file"] = df["image_id"].map(source_file)
-    summary = ExportSummary(source=used, vr_skipped=dict(vr_skipped))
+    summary = ExportSummary(source=used, vr_skipped=dict(vr_skipped), left_out=left_out)
 
     def build(out: Path) -> None:
         _write_all(project, out, name, items, vr, images, files, tax, fractions, summary, seed=seed,

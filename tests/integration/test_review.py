@@ -59,6 +59,14 @@ def test_round_trip_consensus_and_agreement(project: Project, label_studio: Proj
     try:
         proj = client.get_project(s.project_id)
         assert proj["maximum_annotations"] == 2 and "Severity Level" in proj["expert_instruction"]
+        # the correct-option control offers exactly the item's letters (3 for severity, 4 or fewer otherwise)
+        listed = client._send("GET", "/api/tasks", params={"project": s.project_id, "page_size": 50}).json()
+        listed = listed["tasks"] if isinstance(listed, dict) else listed
+        opts_of = dict(zip(sample["item_id"], sample["options"], strict=True))
+        for task in listed:
+            want = "ABCD"[:len(opts_of[task["data"]["ext_id"]])]
+            assert [c["value"] for c in task["data"]["option_letters"]] == list(want)
+        assert 'value="$option_letters"' in proj["label_config"]
         # the image is served by local-file serving to an authenticated client
         docroot = Path(label_studio.ls_info.document_root)  # type: ignore[attr-defined]
         rel = (p.images_root / sample["image_path"][0]).relative_to(docroot).as_posix()
@@ -148,6 +156,7 @@ def test_round_trip_consensus_and_agreement(project: Project, label_studio: Proj
 
     ex = export(p)
     assert ex.source.endswith("reviewed.parquet") and ex.vqa == {"test": 3}
+    assert ex.left_out == {"rejected": 1, "disputed": 1, "unreviewed": 1}
     hf = datasets.load_from_disk(str(p.export_dir / p.config.name / "hf" / "vqa"))["test"]
     got = {r["id"]: r for r in hf}
     assert set(got) == {ids[0], ids[1], ids[4]}

@@ -29,9 +29,7 @@ VQA_CONFIG = """<View>
     {verdicts}
   </Choices>
   <Header value="2. Correct option"/>
-  <Choices name="correct_option" toName="image" choice="single-radio" showInline="true">
-    {letters}
-  </Choices>
+  <Choices name="correct_option" toName="image" choice="single-radio" showInline="true" value="$option_letters"/>
   <Header value="3. Edit the question / options (one option per line)"/>
   <TextArea name="question_edit" toName="image" editable="true" maxSubmissions="1" rows="2"/>
   <TextArea name="options_edit" toName="image" editable="true" maxSubmissions="1" rows="4"/>
@@ -56,10 +54,13 @@ VR_CONFIG = """<View>
 
 
 def vqa_config() -> str:
+    """The VQA refinement view. The correct-option control is filled from each task's own letters
+    (Label Studio's dynamic choices), so a 2-option item offers A and B only — a "C" there used to
+    become a dispute."""
     def ch(values: tuple[str, ...] | str) -> str:
         return "".join(f'<Choice value="{v}"/>' for v in values)
 
-    return VQA_CONFIG.format(verdicts=ch(VERDICTS), letters=ch(LETTERS[:4]), issues=ch(ISSUES))
+    return VQA_CONFIG.format(verdicts=ch(VERDICTS), issues=ch(ISSUES))
 
 
 def instructions(tax: Taxonomy, criteria: list[str]) -> str:
@@ -102,6 +103,7 @@ def vqa_task(item: dict[str, Any], tax: Taxonomy, image: str) -> dict[str, Any]:
     return {"data": {"ext_id": item["item_id"], "image": image, "criterion": c.path,
                      "criterion_text": f"{tax.tagged(c)} {c.definition}", "template": item["template"],
                      "question": item["question"], "options_text": otext, "options": opts,
+                     "option_letters": [{"value": lt} for lt in LETTERS[:len(opts)]],
                      "model_answer": item["answer"],
                      "model_answer_text": f"{item['answer']}. {opts[LETTERS.index(item['answer'])]} — "
                                           f"{item.get('rationale', '')}"},
