@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -94,31 +95,34 @@ class LabelStudio:
                        timeout=600)
         return list(r.json().get("task_ids") or [])
 
+    def iter_tasks(self, pid: int, *, page_size: int = 1000, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every task of a project, page by page (the server answers 404 past the last page)."""
+        page = 1
+        while True:
+            r = self._http.get("/api/tasks", params={"project": pid, "page_size": page_size, "page": page, **params},
+                               headers=self._auth())
+            if r.status_code == 404:
+                return
+            if r.status_code >= 400:
+                raise ReviewError(f"Label Studio task listing failed with {r.status_code}: {_detail(r)}")
+            body = r.json()
+            tasks = body.get("tasks", body) if isinstance(body, dict) else body
+            yield from tasks
+            if len(tasks) < page_size:
+                return
+            page += 1
+
     def existing_ext_ids(self, pid: int, ext_ids: list[str]) -> dict[str, int]:
         """Which of ``ext_ids`` already have a task (the server does not de-duplicate)."""
         found: dict[str, int] = {}
         for i in range(0, len(ext_ids), 200):  # the filter travels in the URL: keep it short
-            chunk = ext_ids[i:i + 200]
             query = json.dumps({"filters": {"conjunction": "and", "items": [
-                {"filter": "filter:tasks:data.ext_id", "operator": "in_list", "type": "String", "value": chunk}]}})
-            page = 1
-            while True:
-                r = self._http.get("/api/tasks", params={"project": pid, "fields": "task_only", "include": "id,data",
-                                                         "query": query, "page_size": 1000, "page": page},
-                                   headers=self._auth())
-                if r.status_code == 404:  # past the last page
-                    break
-                if r.status_code >= 400:
-                    raise ReviewError(f"Label Studio task listing failed with {r.status_code}: {_detail(r)}")
-                body = r.json()
-                tasks = body.get("tasks", body) if isinstance(body, dict) else body
-                for t in tasks:
-                    ext = (t.get("data") or {}).get("ext_id")
-                    if ext is not None:
-                        found.setdefault(ext, t["id"])
-                if len(tasks) < 1000:
-                    break
-                page += 1
+                {"filter": "filter:tasks:data.ext_id", "operator": "in_list", "type": "String",
+                 "value": ext_ids[i:i + 200]}]}})
+            for t in self.iter_tasks(pid, fields="task_only", include="id,data", query=query):
+                ext = (t.get("data") or {}).get("ext_id")
+                if ext is not None:
+                    found.setdefault(ext, t["id"])
         return found
 
     def add_local_storage(self, pid: int, path: str, title: str = "curator images") -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from curator.config import Project
-from curator.errors import ReviewError, StageError
+from curator.errors import StageError
 from curator.stages.review.merge import decide, parse_annotation
 from curator.stages.review.push import connect, load_state, resolve_project, review_dir
 from curator.tables import iter_jsonl
@@ -38,23 +38,8 @@ class StatusSummary:
 
 
 def _annotations(client: Any, pid: int) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = {}
-    page = 1
-    while True:
-        r = client._http.get("/api/tasks", params={"project": pid, "fields": "all",
-                                                   "page_size": 500, "page": page}, headers=client._auth())
-        if r.status_code == 404:  # past the last page
-            break
-        if r.status_code >= 400:
-            raise ReviewError(f"Label Studio task listing failed with {r.status_code}: {r.text[:300]}")
-        body = r.json()
-        tasks = body.get("tasks", body) if isinstance(body, dict) else body
-        for t in tasks:
-            out[int(t["id"])] = list(t.get("annotations") or [])
-        if len(tasks) < 500:
-            break
-        page += 1
-    return out
+    return {int(t["id"]): list(t.get("annotations") or []) for t in client.iter_tasks(pid, fields="all",
+                                                                                      page_size=500)}
 
 
 def status(project: Project, *, kind: str = "vqa", url: str | None = None, token: str | None = None) -> StatusSummary:
