@@ -47,6 +47,10 @@ def demo(directory: str | Path, *, max_references: int = 6, per_cell: int = 12, 
     from curator.stages.sample import sample
     from curator.synth import synth
 
+    if with_review:  # fail before minutes of work, not after them
+        from curator.stages.review.studio import sdk
+
+        sdk()
     root = Path(directory)
     if not (root / CONFIG_NAME).exists():
         init(root, name="curator-demo")

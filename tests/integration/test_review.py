@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from pathlib import Path
@@ -10,6 +11,7 @@ import datasets
 import httpx
 import pandas as pd
 import pytest
+from annotators import annotate, choice, new_user, sdk_for, text
 from conftest import use_label_studio
 
 from curator.config import Project
@@ -17,10 +19,10 @@ from curator.errors import ReviewError
 from curator.stages.checks import check
 from curator.stages.generate import generate
 from curator.stages.plan import plan
-from curator.stages.review.client import LabelStudio
 from curator.stages.review.labeling import vqa_config
 from curator.stages.review.pull import pull
 from curator.stages.review.push import connect, load_state, push
+from curator.stages.review.studio import Studio
 from curator.synth import synth
 from curator.tables import read_jsonl
 
@@ -55,60 +57,53 @@ def test_round_trip_consensus_and_agreement(project: Project, label_studio: Proj
     tasks = {r["ext_id"]: r["task_id"] for r in read_jsonl(p.data / "review" / "tasks_vqa.jsonl")}
     assert set(tasks) == set(ids)
 
-    client = connect(p)
-    try:
-        proj = client.get_project(s.project_id)
-        assert proj["maximum_annotations"] == 2 and "Severity Level" in proj["expert_instruction"]
-        # the correct-option control offers exactly the item's letters (3 for severity, 4 or fewer otherwise)
-        listed = client._send("GET", "/api/tasks", params={"project": s.project_id, "page_size": 50}).json()
-        listed = listed["tasks"] if isinstance(listed, dict) else listed
-        opts_of = dict(zip(sample["item_id"], sample["options"], strict=True))
-        for task in listed:
-            want = "ABCD"[:len(opts_of[task["data"]["ext_id"]])]
-            assert [c["value"] for c in task["data"]["option_letters"]] == list(want)
-        assert 'value="$option_letters"' in proj["label_config"]
-        # the image is served by local-file serving to an authenticated client
-        docroot = Path(label_studio.ls_info.document_root)  # type: ignore[attr-defined]
-        rel = (p.images_root / sample["image_path"][0]).relative_to(docroot).as_posix()
-        r = httpx.get(f"{client.url}/data/local-files/?d={rel}",
-                      headers={"Authorization": f"Token {label_studio.ls_info.token}"})
-        assert r.status_code == 200 and r.headers["content-type"].startswith("image/")
-        u2 = client.create_user("annot2@curator.local")["id"]
-        adj = client.create_user("adjudicator@curator.local")["id"]
-        me = client.whoami()["id"]
-        t = [tasks[i] for i in ids]
-        opts1 = list(sample["options"][1])
+    ls = sdk_for(p)
+    proj = ls.projects.get(id=s.project_id)
+    assert proj.maximum_annotations == 2 and "Severity Level" in str(proj.expert_instruction)
+    # the correct-option control offers exactly the item's letters (3 for severity, 4 or fewer otherwise)
+    opts_of = dict(zip(sample["item_id"], sample["options"], strict=True))
+    for task in ls.tasks.list(project=s.project_id, fields="task_only", include="id,data"):
+        want = "ABCD"[:len(opts_of[task.data["ext_id"]])]
+        assert [c["value"] for c in task.data["option_letters"]] == list(want)
+    assert 'value="$option_letters"' in str(proj.label_config)
+    # the image is served by local-file serving to an authenticated client
+    docroot = Path(label_studio.ls_info.document_root)  # type: ignore[attr-defined]
+    rel = (p.images_root / sample["image_path"][0]).relative_to(docroot).as_posix()
+    r = httpx.get(f"{p.config.label_studio.url}/data/local-files/?d={rel}",
+                  headers={"Authorization": f"Token {label_studio.ls_info.token}"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("image/")
+    u2, adj = new_user(ls), new_user(ls, "adjudicator")
+    me = int(ls.users.whoami().id)  # type: ignore[arg-type]
+    t = [tasks[i] for i in ids]
+    opts1 = list(sample["options"][1])
 
-        def ann(task: int, user: int, verdict: str, option: str | None = None, gt: bool = False, **extra: object) -> None:
-            res = [R("verdict", "choices", {"choices": [verdict]})]
-            if option:
-                res.append(R("correct_option", "choices", {"choices": [option]}))
-            for k, v in extra.items():
-                res.append(R(k, "textarea" if k != "issues" else "choices",
-                             {"text": [v]} if k != "issues" else {"choices": v}))
-            client.create_annotation(task, res, completed_by=user, ground_truth=gt, lead_time=3.0)
+    def ann(task: int, user: int, verdict: str, option: str | None = None, gt: bool = False, **extra: object) -> None:
+        res = [choice("verdict", verdict)]
+        if option:
+            res.append(choice("correct_option", option))
+        for k, v in extra.items():
+            res.append(text(k, str(v)) if k != "issues" else R(k, "choices", {"choices": v}))
+        annotate(ls, task, res, user, ground_truth=gt, lead_time=3.0)
 
-        a0 = sample["answer"][0]
-        ann(t[0], me, "accept", a0)
-        ann(t[0], u2, "accept", a0)
-        ann(t[1], me, "accept_with_edits", "C", question_edit="How strong is the visible defect here?")
-        ann(t[1], u2, "accept_with_edits", "C", question_edit="How strong is the visible defect here?")
-        ann(t[2], me, "reject", issues=["ambiguous_question"])
-        ann(t[2], u2, "reject", issues=["image_unclear"])
-        ann(t[3], me, "accept", "A")
-        ann(t[3], u2, "reject", issues=["multiple_correct"])
-        ann(t[4], me, "accept", "A")
-        ann(t[4], u2, "reject")
-        ann(t[4], adj, "accept_with_edits", "B", gt=True,
-            options_edit="A) first fixed\nB) second fixed\nC) third fixed\nD) fourth fixed")
-        client.create_annotation(t[5], [], completed_by=me, was_cancelled=True)
-    finally:
-        client.close()
+    a0 = sample["answer"][0]
+    ann(t[0], me, "accept", a0)
+    ann(t[0], u2, "accept", a0)
+    ann(t[1], me, "accept_with_edits", "C", question_edit="How strong is the visible defect here?")
+    ann(t[1], u2, "accept_with_edits", "C", question_edit="How strong is the visible defect here?")
+    ann(t[2], me, "reject", issues=["ambiguous_question"])
+    ann(t[2], u2, "reject", issues=["image_unclear"])
+    ann(t[3], me, "accept", "A")
+    ann(t[3], u2, "reject", issues=["multiple_correct"])
+    ann(t[4], me, "accept", "A")
+    ann(t[4], u2, "reject")
+    ann(t[4], adj, "accept_with_edits", "B", gt=True,
+        options_edit="A) first fixed\nB) second fixed\nC) third fixed\nD) fourth fixed")
+    annotate(ls, t[5], [], me, was_cancelled=True)
 
     res = pull(p)
-    raw = list((p.data / "review" / "raw").glob("vqa-*.json"))
+    raw = list((p.data / "review" / "raw").glob("vqa-*.json.gz"))
     assert len(raw) == 1 and res.raw_export == str(raw[0])
-    assert len(json.loads(raw[0].read_text())) == 6  # every task, as received
+    assert len(json.loads(gzip.decompress(raw[0].read_bytes()))) == 6  # every task, as received (compressed)
     m = pd.read_parquet(p.table("reviewed.parquet")).set_index("item_id")
     st = [m.loc[i, "review_status"] for i in ids]
     assert st == ["accepted", "edited", "rejected", "disputed", "edited", "unreviewed"]
@@ -207,7 +202,7 @@ def test_errors_are_clear_and_lose_nothing(project: Project, label_studio: Proje
     p = _items(project, label_studio)
     url = label_studio.ls_info.url
     with pytest.raises(ReviewError, match="refused the token"):
-        LabelStudio(url, "not-a-valid-token").whoami()
+        Studio(url, "not-a-valid-token").whoami()
     with pytest.raises(ReviewError, match=r"cannot reach Label Studio at http://127\.0\.0\.1:9"):
         push(p, url="http://127.0.0.1:9")
     good = connect(p)
@@ -217,7 +212,7 @@ def test_errors_are_clear_and_lose_nothing(project: Project, label_studio: Proje
         s = push(p, image_mode="inline")
         state_before = (p.data / "review" / "state.json").read_text()
         log_before = (p.data / "review" / "tasks_vqa.jsonl").read_text()
-        good._send("DELETE", f"/api/projects/{s.project_id}/")
+        sdk_for(p).projects.delete(id=s.project_id)
     finally:
         good.close()
     with pytest.raises(ReviewError, match="no longer exists"):

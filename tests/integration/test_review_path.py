@@ -6,13 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
 import yaml
+from annotators import annotate, choice, new_user, sdk_for, task_ids, text
 from conftest import use_label_studio
 
 from curator.config import Project
@@ -22,7 +22,7 @@ from curator.stages.checks import check
 from curator.stages.generate import generate
 from curator.stages.plan import plan
 from curator.stages.review.pull import pull
-from curator.stages.review.push import connect, load_state, push
+from curator.stages.review.push import load_state, push
 from curator.stages.sample import sample
 from curator.synth import synth
 
@@ -85,28 +85,16 @@ def test_readme_review_steps_work_as_written(tmp_path: Path) -> None:
 
 def _annotate(p: Project, verdicts: dict[str, list[tuple[str, str | None, dict[str, str]]]]) -> None:
     """item id → [(verdict, option, extra text fields)], one annotator each (created as needed)."""
-    from conftest import FakeOpenAI  # noqa: F401  (keeps the import style of the suite)
-
-    tasks = {}
-    for line in (p.data / "review" / "tasks_vqa.jsonl").read_text().splitlines():
-        rec = json.loads(line)
-        tasks[rec["ext_id"]] = rec["task_id"]
-    client = connect(p)
-    try:
-        users = [client.whoami()["id"]]
-        for iid, anns in verdicts.items():
-            for k, (verdict, option, extra) in enumerate(anns):
-                while len(users) <= k:
-                    users.append(client.create_user(f"annot{len(users)}-{time.time_ns()}@curator.local")["id"])
-                res = [{"from_name": "verdict", "to_name": "image", "type": "choices", "value": {"choices": [verdict]}}]
-                if option:
-                    res.append({"from_name": "correct_option", "to_name": "image", "type": "choices",
-                                "value": {"choices": [option]}})
-                for name, text in extra.items():
-                    res.append({"from_name": name, "to_name": "image", "type": "textarea", "value": {"text": [text]}})
-                client.create_annotation(tasks[iid], res, completed_by=users[k], lead_time=2.0)
-    finally:
-        client.close()
+    tasks = task_ids(p)
+    ls = sdk_for(p)
+    users = [int(ls.users.whoami().id)]  # type: ignore[arg-type]
+    for iid, anns in verdicts.items():
+        for k, (verdict, option, extra) in enumerate(anns):
+            while len(users) <= k:
+                users.append(new_user(ls))
+            res = [choice("verdict", verdict)] + ([choice("correct_option", option)] if option else [])
+            res += [text(name, value) for name, value in extra.items()]
+            annotate(ls, tasks[iid], res, users[k], lead_time=2.0)
 
 
 def test_disagreement_on_the_answer_or_an_edit_is_a_dispute(project: Project, label_studio: Project) -> None:
@@ -163,11 +151,8 @@ def test_a_pull_never_replaces_reviews_with_fewer(project: Project, label_studio
     table = p.table("reviewed.parquet")
     before = table.read_bytes()
     # the recorded project now points at a different project on the server (as after a database swap)
-    client = connect(p)
-    try:
-        other = client.create_project("someone else's", "<View><Text name='t' value='$t'/></View>")["id"]
-    finally:
-        client.close()
+    ls = sdk_for(p)
+    other = ls.projects.create(title="someone else's", label_config="<View><Text name='t' value='$t'/></View>").id
     state_path = p.data / "review" / "state.json"
     state = json.loads(state_path.read_text())
     good_id = state["projects"]["vqa"]["id"]
@@ -181,13 +166,9 @@ def test_a_pull_never_replaces_reviews_with_fewer(project: Project, label_studio
     # the right project, but its annotations are gone: refused unless forced, and the old table is kept
     state["projects"]["vqa"]["id"] = good_id
     state_path.write_text(json.dumps(state))
-    client = connect(p)
-    try:
-        for t in client._send("GET", "/api/tasks", params={"project": good_id, "page_size": 100}).json()["tasks"]:
-            for a in client._send("GET", f"/api/tasks/{t['id']}/annotations/").json():
-                client._send("DELETE", f"/api/annotations/{a['id']}/")
-    finally:
-        client.close()
+    for tid in task_ids(p).values():  # someone wiped the annotations
+        for a in ls.annotations.list(id=tid):
+            ls.annotations.delete(id=int(a.id))  # type: ignore[arg-type]
     with pytest.raises(ReviewError, match="would replace 2 reviewed items"):
         pull(p)
     assert table.read_bytes() == before
@@ -218,3 +199,21 @@ def test_relative_source_is_recorded_absolute(project: Project, label_studio: Pr
     assert Path(recorded).is_absolute() and Path(recorded).exists()
     monkeypatch.chdir(p.root.parent)
     pull(p)  # from another working folder
+
+
+def test_pull_streams_an_inline_export_to_a_compressed_raw_file(project: Project, label_studio: Project) -> None:
+    """Inline images travel in the export: it is kept gzip-compressed as received, read task by task."""
+    import gzip
+
+    p = use_label_studio(_build(project), label_studio)
+    push(p, image_mode="inline")
+    ids = list(pd.read_parquet(p.table("sample.parquet"))["item_id"][:2])
+    _annotate(p, {ids[0]: [("accept", None, {})], ids[1]: [("reject", None, {})]})
+    res = pull(p)
+    raw = Path(res.raw_export)
+    assert raw.name.endswith(".json.gz") and raw.parent == p.data / "review" / "raw"
+    exported = json.loads(gzip.decompress(raw.read_bytes()))
+    assert all(t["data"]["image"].startswith("data:image/") for t in exported)  # as received, images and all
+    assert raw.stat().st_size < len(json.dumps(exported))
+    assert not list(raw.parent.glob("*.part"))
+    assert (res.tasks_exported, res.status["accepted"], res.status["rejected"]) == (len(exported), 1, 1)

@@ -1,6 +1,7 @@
 """``curator review pull`` / ``status``: export annotations, keep them raw, merge into HF ``datasets``.
 
-Every export is saved as received under ``data/review/raw/``. The merge writes
+Every export is streamed to ``data/review/raw/`` as received (gzip) and read back one task at a
+time, so inline images never sit in memory. The merge writes
 ``data/reviewed.parquet`` and a ``datasets`` copy (``data/review/merged``): per item the status,
 the final question/options/answer, the pushed version and the model's original beside it, and every
 annotator's decision (``reviews``, JSON). Agreement goes to ``data/review/agreement.json`` and items
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,6 +25,7 @@ from curator.config import Project
 from curator.errors import ReviewError, StageError
 from curator.stages.review.merge import STATUSES, agreement, decide, reviews_from_export
 from curator.stages.review.push import connect, load_state, resolve_project, review_dir
+from curator.stages.review.studio import read_export
 from curator.tables import write_parquet
 
 REVIEWED = "reviewed.parquet"
@@ -58,28 +59,24 @@ def _f(x: float) -> str:
 
 
 def _fetch(project: Project, kind: str, url: str | None, token: str | None) -> tuple[list[dict[str, Any]], Path]:
+    """Stream a fresh export to ``data/review/raw/`` (gzip, kept as received) and read it back task by task."""
     state = load_state(project)
     if not state["projects"].get(kind):
         raise StageError(f"nothing pushed yet for {kind}; run `curator review push` first")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    path = review_dir(project) / "raw" / f"{kind}-{stamp}.json.gz"
     client = connect(project, url, token)
     try:
         got = resolve_project(project, client, kind)
         assert got is not None
         try:
-            raw = client.snapshot_export(got[0], title=f"curator-pull-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%S}")
+            client.export_to(got[0], f"curator-pull-{stamp}", path)
         except ReviewError as exc:
             raise ReviewError(f"{exc}\nnothing was written: {project.table(REVIEWED)} and earlier raw exports are "
                               "as they were; rerun `curator review pull` when the server is back") from exc
     finally:
         client.close()
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-    path = review_dir(project) / "raw" / f"{kind}-{stamp}-{hashlib.md5(raw).hexdigest()[:8]}.json"
-    path.write_bytes(raw)  # as received, before any parsing
-    try:
-        tasks = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ReviewError(f"Label Studio export is not JSON (kept at {path})") from exc
-    return tasks, path
+    return list(read_export(path)), path
 
 
 DECIDED = ("accepted", "edited", "rejected", "disputed")

@@ -19,8 +19,8 @@ import pandas as pd
 from curator.config import Project
 from curator.errors import ReviewError, StageError
 from curator.progress import Reporter, reporter_or_null
-from curator.stages.review.client import LabelStudio
 from curator.stages.review.labeling import VR_CONFIG, image_ref, instructions, vqa_config, vqa_task, vr_task
+from curator.stages.review.studio import Studio, sdk
 from curator.tables import JsonlAppender, iter_jsonl
 
 REVIEW_DIR = "review"
@@ -44,7 +44,7 @@ def save_state(project: Project, state: dict[str, Any]) -> None:
     os.replace(tmp, p)
 
 
-def connect(project: Project, url: str | None = None, token: str | None = None) -> LabelStudio:
+def connect(project: Project, url: str | None = None, token: str | None = None) -> Studio:
     """A client for this project's Label Studio.
 
     Address: ``url``, else the server ``review serve`` started for this project while it answers,
@@ -64,7 +64,7 @@ def connect(project: Project, url: str | None = None, token: str | None = None) 
         live = running_server(project)
         url = live["url"] if live else ls.url
     register(tok)
-    return LabelStudio(url, tok)
+    return Studio(url, tok)
 
 
 @dataclass
@@ -86,7 +86,7 @@ class PushSummary:
 UID_TAG = "curator-project:"
 
 
-def resolve_project(project: Project, client: LabelStudio, kind: str) -> tuple[int, dict[str, Any]] | None:
+def resolve_project(project: Project, client: Studio, kind: str) -> tuple[int, dict[str, Any]] | None:
     """The recorded Label Studio project of ``kind`` on this server, found by id *and* curator's uid.
 
     A project is identified by its id and the uid curator wrote into its description, not by the
@@ -120,7 +120,7 @@ def resolve_project(project: Project, client: LabelStudio, kind: str) -> tuple[i
     return int(entry["id"]), found or {}
 
 
-def _ensure_project(project: Project, client: LabelStudio, kind: str, title: str, config: str,
+def _ensure_project(project: Project, client: Studio, kind: str, title: str, config: str,
                     guidelines: str, overlap: int | None) -> tuple[int, str]:
     """(project id, what happened to annotators-per-item) — created, or found by identity."""
     got = resolve_project(project, client, kind)
@@ -157,6 +157,7 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
     """
     from curator.ingest import load_images
 
+    sdk()  # before any work: without the review extra, say how to install it
     rep = reporter_or_null(reporter)
     cfg = project.config.label_studio
     mode = image_mode or cfg.image_mode
@@ -195,7 +196,7 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
         if mode == "local":
             _check_local(project, df, docroot)
             root = str(project.images_root)
-            if not any(s.get("path") == root for s in client.list_local_storages(pid)):
+            if root not in client.local_storage_paths(pid):
                 client.add_local_storage(pid, root)
         summary = PushSummary(project_id=pid, url=client.url, items=len(df), overlap=overlap_note)
         ids = list(df["item_id"])
