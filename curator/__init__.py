@@ -7,13 +7,45 @@ Every CLI verb is a library function with the same name and arguments::
     plan(p, domain=["iqa"], per_cell=20)
     generate(p, max_cost=5.0)
 
-Names are imported lazily so ``import curator`` (and ``curator --help``) stays fast.
+Names are imported lazily so ``import curator`` (and ``curator --help``) stays fast; type checkers
+and editors read the ``TYPE_CHECKING`` imports below, so every name keeps its real signature.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the same names as _EXPORTS, for mypy and editors (tests/unit/test_package.py keeps them equal)
+    from curator.config import Config, Project
+    from curator.demo import demo
+    from curator.engine.client import Engine, Request
+    from curator.errors import (
+        BudgetExceeded,
+        CircuitOpen,
+        ConfigError,
+        CuratorError,
+        ReviewError,
+        StageError,
+        TaxonomyError,
+    )
+    from curator.ingest import ingest
+    from curator.records import ImageRow, QAItem, Review
+    from curator.scaffold import init
+    from curator.stages.blind import blind
+    from curator.stages.checks import check
+    from curator.stages.describe import describe
+    from curator.stages.evaluate import evaluate
+    from curator.stages.export import export
+    from curator.stages.generate import generate
+    from curator.stages.judge import judge
+    from curator.stages.plan import plan
+    from curator.stages.review.pull import pull
+    from curator.stages.review.push import push
+    from curator.stages.review.server import serve
+    from curator.stages.sample import sample
+    from curator.synth import synth
+    from curator.taxonomy import Taxonomy, load_taxonomy
 
 __version__ = "0.1.0"
 
@@ -24,7 +56,7 @@ _EXPORTS = {
     "ConfigError": "curator.errors",
     "CuratorError": "curator.errors",
     "Engine": "curator.engine.client",
-    "ImageRecord": "curator.records",
+    "ImageRow": "curator.records",
     "Project": "curator.config",
     "QAItem": "curator.records",
     "Request": "curator.engine.client",

@@ -22,10 +22,7 @@ from curator.errors import IngestError
 from curator.images import IMAGE_SUFFIXES, REJECT_REASONS, UNSUPPORTED_SUFFIXES, inspect_image
 from curator.presets import PRESETS, read_any
 from curator.progress import Reporter, reporter_or_null
-from curator.tables import write_parquet
-
-IMAGES_TABLE = "images.parquet"
-REJECTS_TABLE = "ingest_rejects.parquet"
+from curator.store import Store
 
 
 @dataclass
@@ -102,14 +99,6 @@ def image_location(root: Path, rel: str, images_root: Path) -> str:
         return full.relative_to(images_root.resolve()).as_posix()
     except ValueError:
         return full.as_posix()
-
-
-def _root_text(root: Path, project: Project) -> str:
-    """The source folder as stored: relative to the project when inside it, else absolute."""
-    try:
-        return root.resolve().relative_to(project.root).as_posix() or "."
-    except ValueError:
-        return root.resolve().as_posix()
 
 
 def _parse_scale(scale: str | None) -> tuple[float, float] | None:
@@ -258,9 +247,9 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
         if domain not in known:
             raise IngestError(f"--score-domain {domain!r} is not a domain of the taxonomy ({', '.join(known)})")
 
-    table = project.table(IMAGES_TABLE)
-    _fold_parts(project)  # a killed run's committed chunks first: resume, never redo
-    existing = _with_locations(pd.read_parquet(table), project) if table.exists() else pd.DataFrame()
+    store = Store(project)
+    store.fold_image_parts()  # a killed run's committed chunks first: resume, never redo
+    existing = store.load_images() if store.images.exists() else pd.DataFrame()
     images_root = project.images_root
     known_files = set(existing["file"]) if len(existing) else set()
     known_ids = dict(zip(existing["image_id"], existing["file"], strict=True)) if len(existing) else {}
@@ -271,7 +260,7 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
     summary = IngestSummary(scanned=len(todo) + len(rejects), notes=notes)
     fresh = [(a, r) for a, r in todo if image_location(root, r, images_root) not in known_files]
     summary.already_present = len(todo) - len(fresh)
-    base = {"root": _root_text(root, project), "source": src_name, "license": lic}
+    base = {"root": store.root_text(root), "source": src_name, "license": lic}
     rep.start("ingest", len(fresh))
     chunk: list[dict[str, Any]] = []
     for res in _inspect_all(fresh, workers or os.cpu_count() or 1):
@@ -287,20 +276,19 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
                                     image_location(root, res["path"], images_root)))
             summary.ingested += 1
             if len(chunk) >= CHUNK:
-                _commit_part(project, chunk)
+                store.commit_image_part(chunk)
                 chunk = []
     rep.finish()
-    _commit_part(project, chunk)
-    summary.total_images = _fold_parts(project)
-    _write_rejects(project, rejects)
+    store.commit_image_part(chunk)
+    summary.total_images = store.fold_image_parts()
+    _write_rejects(store, rejects)
     summary.rejected = Counter(r["reason"] for r in rejects)
-    summary.table = str(table)
+    summary.table = str(store.images.path)
     return summary
 
 
 CHUNK = 256
 """Images per committed chunk: a killed ingest keeps everything up to its last chunk."""
-PARTS = "images.parts"
 
 
 def _image_row(res: dict[str, Any], lab: dict[str, Any], scales: dict[str, Any], base: dict[str, Any], domain: str,
@@ -332,31 +320,6 @@ def _inspect_all(files: list[tuple[str, str]], workers: int) -> Any:
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent) as pool:
         yield from pool.map(inspect_image, [a for a, _ in files], [r for _, r in files], chunksize=8)
-
-
-def _commit_part(project: Project, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    parts = project.data / PARTS
-    parts.mkdir(exist_ok=True)
-    n = len(list(parts.glob("*.parquet")))
-    write_parquet(parts / f"{os.getpid()}-{n:06d}.parquet", pd.DataFrame(rows))
-
-
-def _fold_parts(project: Project) -> int:
-    """Merge committed chunks into the images table (atomically); returns the table's size."""
-    table = project.table(IMAGES_TABLE)
-    parts = sorted((project.data / PARTS).glob("*.parquet")) if (project.data / PARTS).is_dir() else []
-    existing = pd.read_parquet(table) if table.exists() else pd.DataFrame()
-    if parts:
-        frames = [existing, *(pd.read_parquet(f) for f in parts)]
-        combined = pd.concat([f for f in frames if len(f)], ignore_index=True)
-        combined = combined.drop_duplicates("image_id", keep="first").reset_index(drop=True)
-        write_parquet(table, combined)
-        for f in parts:
-            f.unlink()
-        return len(combined)
-    return len(existing)
 
 
 def _labelled_files(frame: pd.DataFrame, scales: dict[str, tuple[float, float] | None], root: Path,
@@ -414,23 +377,8 @@ def _bad_scores(frame: pd.DataFrame, scales: dict[str, Any], labels: str | Path 
     return bad
 
 
-def _write_rejects(project: Project, rejects: list[dict[str, Any]]) -> None:
-    path = project.table(REJECTS_TABLE)
-    old = pd.read_parquet(path) if path.exists() else pd.DataFrame(columns=["path", "reason", "detail"])
+def _write_rejects(store: Store, rejects: list[dict[str, Any]]) -> None:
+    t = store.ingest_rejects
+    old = t.read() if t.exists() else pd.DataFrame(columns=["path", "reason", "detail"])
     new = pd.DataFrame(rejects, columns=["path", "reason", "detail"])
-    both = pd.concat([old[~old["path"].isin(new["path"])], new], ignore_index=True)
-    write_parquet(path, both)
-
-
-def _with_locations(df: pd.DataFrame, project: Project) -> pd.DataFrame:
-    """Tables written before sources were recorded: their paths are relative to ``images_root``."""
-    if len(df) and "file" not in df.columns:
-        df = df.assign(root=_root_text(project.images_root, project), file=df["path"])
-    return df
-
-
-def load_images(project: Project) -> pd.DataFrame:
-    """The images table (``file`` is where stages find each image), or a clear error naming the command that builds it."""
-    from curator.tables import read_table
-
-    return _with_locations(read_table(project.table(IMAGES_TABLE)), project)
+    t.write(pd.concat([old[~old["path"].isin(new["path"])], new], ignore_index=True))

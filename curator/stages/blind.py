@@ -27,7 +27,7 @@ from curator.progress import Reporter
 from curator.prompts import render
 from curator.records import LETTERS, sha256_hex
 from curator.secrets import redact
-from curator.tables import JsonlAppender, iter_jsonl
+from curator.store.io import JsonlAppender, iter_jsonl
 
 BLIND = "blind.jsonl"
 DECISIONS = "blind_decisions.parquet"
@@ -152,7 +152,7 @@ def aggregate(project: Project, models: list[str] | None = None, max_hit_rate: f
 
 def _write_decisions(project: Project, agg: pd.DataFrame, models: list[str], max_hit_rate: float) -> None:
     """The drop decision of this run *with its settings*, so ``check`` applies what the user chose."""
-    from curator.tables import write_parquet
+    from curator.store.io import write_parquet
 
     write_parquet(project.table(DECISIONS), agg.assign(blind_max_hit_rate=max_hit_rate,
                                                        blind_models=",".join(sorted(models))))

@@ -9,7 +9,7 @@ import pandas as pd
 from curator.config import Project
 from curator.errors import StageError
 from curator.records import options_text
-from curator.tables import iter_jsonl
+from curator.store.io import iter_jsonl
 
 CANDIDATES = "candidates.jsonl"
 

@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 
 from curator.config import Project
-from curator.tables import iter_jsonl
+from curator.store.io import iter_jsonl
 
 
 def _md_table(header: list[str], rows: list[list[Any]]) -> str:

@@ -21,7 +21,7 @@ import pandas as pd
 from curator.balance import balance_letters, letter_distribution
 from curator.config import Project
 from curator.records import LETTERS
-from curator.tables import write_parquet
+from curator.store.io import write_parquet
 from curator.taxonomy import MAX_OPTIONS, Taxonomy
 
 CHECKED = "checked.parquet"

@@ -20,7 +20,7 @@ from curator.locking import exclusive
 from curator.progress import Reporter
 from curator.prompts import render, source_hash
 from curator.secrets import redact
-from curator.tables import JsonlAppender, iter_jsonl
+from curator.store.io import JsonlAppender, iter_jsonl
 from curator.taxonomy import Lexicon, Taxonomy
 
 DESCRIBE = "describe.jsonl"
@@ -170,7 +170,7 @@ def describe(project: Project, *, role: str = "describe", limit: int | None = No
     """
     _check_run_args(limit, max_cost)
     from curator.engine.runner import image_part, run_model_stage
-    from curator.ingest import load_images
+    from curator.store import Store
 
     tax = project.load_taxonomy()
     if role == "describe":
@@ -180,7 +180,7 @@ def describe(project: Project, *, role: str = "describe", limit: int | None = No
     weights = tax.lexicons["texture_weights"].weights if "texture_weights" in tax.lexicons else {}
     done = set(load_descriptions(project))
     done |= {r["image_id"] for r in iter_jsonl(project.table(REJECTS)) if r.get("final")}
-    images = [r for r in load_images(project).to_dict("records") if r["image_id"] not in done]
+    images = [r for r in Store(project).load_images().to_dict("records") if r["image_id"] not in done]
     summary = DescribeSummary(images=len(images) + len(done), already_done=len(done))
     if limit is not None:
         images = images[:limit]

@@ -248,7 +248,7 @@ def export(project: Project, *, name: str | None = None, source: str | None = No
         include_vr: also export the visual-rating configuration from the images' scores.
         push_to_hub: also push to this Hugging Face repo (token from ``HF_TOKEN``); private unless ``public``.
     """
-    from curator.ingest import load_images
+    from curator.store import Store
 
     name = check_name(name or project.config.name)
     seed = project.config.seed if seed is None else seed
@@ -258,7 +258,7 @@ def export(project: Project, *, name: str | None = None, source: str | None = No
     left_out = dict(items.attrs.get("left_out", {}))
     if items.empty:
         raise ExportError(f"{used} holds no exportable items (after keep/review filters)")
-    images = load_images(project)
+    images = Store(project).load_images()
     vr, vr_skipped = _vr_items(project, images, tax) if include_vr else (pd.DataFrame(), Counter())
     items["split"], vr_split, _ = _assign_splits(items, vr, images, fractions, near_duplicate_bits, group_by, seed)
     items = _balance_per_split(items, seed)

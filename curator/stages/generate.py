@@ -23,9 +23,9 @@ from curator.errors import StageError
 from curator.locking import exclusive
 from curator.progress import Reporter
 from curator.prompts import render, source_hash
-from curator.records import LETTERS, item_id
+from curator.records import LETTERS, Provenance, new_qa_item
 from curator.secrets import redact
-from curator.tables import JsonlAppender, iter_jsonl
+from curator.store.io import JsonlAppender, iter_jsonl
 from curator.taxonomy import MAX_OPTIONS, Criterion, Taxonomy
 
 CANDIDATES = "candidates.jsonl"
@@ -200,11 +200,11 @@ def _done_ids(project: Project) -> tuple[set[str], set[str]]:
 
 
 def _context(project: Project) -> tuple[Taxonomy, dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
-    from curator.ingest import load_images
     from curator.stages.describe import load_descriptions
+    from curator.store import Store
 
     tax = project.load_taxonomy()
-    images = load_images(project)
+    images = Store(project).load_images()
     rows = {r["image_id"]: r for r in images.to_dict("records")}
     return tax, rows, load_descriptions(project)
 
@@ -322,18 +322,14 @@ def generate(project: Project, *, backend: str = "model", role: str = "generator
                 reject(w, res2, INVALID, f"{first}; after repair: {second}", raw=raw, raw_repair=res2.content)
                 return
         q, opts, letter, rationale = parsed
-        out.write({
-            "item_id": item_id(w["image_id"], c.path, w["template"], ep.model, f"{PROMPT_ID}:{phash[w['template']]}",
-                               w.get("slot", 0)),
-            "work_id": w["work_id"], "image_id": w["image_id"], "image_path": w["image_path"], "domain": c.domain,
-            "category": c.category, "criterion": c.path, "template": w["template"], "question": q, "options": opts,
-            "answer": letter, "rationale": rationale, "generator": ep.model,
-            "provenance": {"model": ep.model, "endpoint_host": eng.endpoint_host, "prompt_id": PROMPT_ID,
-                           "prompt_hash": phash[w["template"]], "taxonomy": taxv,
-                           "params": {"temperature": ep.temperature, "max_tokens": ep.max_tokens,
-                                      "structured": eng.structured},
-                           "seed": ep.seed, "tokens_in": tokens_in, "tokens_out": tokens_out, "cost": cost,
-                           "cache_key": key}})
+        prov = Provenance(model=ep.model, endpoint_host=eng.endpoint_host, prompt_id=PROMPT_ID,
+                          prompt_hash=phash[w["template"]], taxonomy=taxv,
+                          params={"temperature": ep.temperature, "max_tokens": ep.max_tokens,
+                                  "structured": eng.structured},
+                          seed=ep.seed, tokens_in=tokens_in, tokens_out=tokens_out, cost=cost, cache_key=key)
+        out.write(new_qa_item(w, domain=c.domain, category=c.category, criterion=c.path, question=q, options=opts,
+                              answer=letter, rationale=rationale, provenance=prov,
+                              version=f"{PROMPT_ID}:{phash[w['template']]}"))
         summary.written += 1
 
     from curator.engine.runner import run_model_stage

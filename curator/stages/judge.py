@@ -23,7 +23,7 @@ from curator.progress import Reporter
 from curator.prompts import render, source_hash
 from curator.records import options_text
 from curator.secrets import redact
-from curator.tables import JsonlAppender, iter_jsonl
+from curator.store.io import JsonlAppender, iter_jsonl
 
 log = logging.getLogger(__name__)
 JUDGE = "judge.jsonl"
@@ -101,8 +101,8 @@ def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: i
     """
     _check_run_args(limit, max_cost)
     from curator.engine.runner import image_part, run_model_stage
-    from curator.ingest import load_images
     from curator.stages.candidates import load_candidates
+    from curator.store import Store
 
     tax = project.load_taxonomy()
     ep = project.endpoint(role)
@@ -119,7 +119,7 @@ def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: i
     summary.already_done = len(done)
     if limit is not None:
         todo = todo[:limit]
-    dims = load_images(project).set_index("image_id")[["width", "height"]].to_dict("index")
+    dims = Store(project).load_images().set_index("image_id")[["width", "height"]].to_dict("index")
     phash = source_hash("judge.j2")
     out, rej = JsonlAppender(project.table(JUDGE)), JsonlAppender(project.table(REJECTS))
 

@@ -21,7 +21,7 @@ import numpy as np
 from curator.config import Project
 from curator.errors import StageError, UsageError
 from curator.records import canonical_json, sha256_hex
-from curator.tables import write_jsonl
+from curator.store.io import write_jsonl
 
 PLAN_TABLE = "plan.jsonl"
 
@@ -71,7 +71,7 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
             reports cells it cannot answer as a shortfall with the reason.
         estimate_role: model role for the cost estimate; None for none.
     """
-    from curator.ingest import load_images
+    from curator.store import Store
     from curator.taxonomy import TEMPLATES
 
     if per_cell < 1 or per_image_cap < 1:
@@ -84,7 +84,7 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
     if backend not in ("model", "synthetic"):
         raise UsageError(f"--backend {backend!r}: use model or synthetic")
     tax = project.load_taxonomy()
-    images = load_images(project)
+    images = Store(project).load_images()
     if images.empty:
         raise StageError("the images table is empty; run `curator ingest` first")
     seed = project.config.seed if seed is None else seed
@@ -223,7 +223,7 @@ def _synthetic_eligibility(images: Any, tax: Any) -> Any:
 
 
 def load_plan(project: Project) -> list[dict[str, Any]]:
-    from curator.tables import read_jsonl
+    from curator.store.io import read_jsonl
 
     table = project.table(PLAN_TABLE)
     if not table.exists():

@@ -20,7 +20,7 @@ import pandas as pd
 
 from curator.config import Project
 from curator.errors import StageError, UsageError
-from curator.tables import write_parquet
+from curator.store.io import write_parquet
 
 SAMPLE = "sample.parquet"
 TRAIN_POOL = "train_pool.parquet"
@@ -147,7 +147,7 @@ def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal"
         source: input table (default: ``data/checked.parquet``, rows with ``keep``).
         output: output table (default: ``data/sample.parquet``).
     """
-    from curator.ingest import load_images
+    from curator.store import Store
 
     if not 0.0 <= train_fraction < 1.0:
         raise UsageError(f"--train-fraction {train_fraction}: must be in [0, 1)")
@@ -170,7 +170,7 @@ def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal"
         raise StageError(f"{src} has no kept items to sample from")
     need_images = bins and any(b.split(":")[0] not in df.columns for b in bins)
     if need_images or "source" in (by or []):
-        img = load_images(project)[["image_id", "source", "score", "score_norm"]]
+        img = Store(project).load_images()[["image_id", "source", "score", "score_norm"]]
         df = df.merge(img, on="image_id", how="left", suffixes=("", "_img"))
     by = list(by or ["criterion", "template"])
     for spec in bins or []:

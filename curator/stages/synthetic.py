@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from curator.records import canonical_json, item_id, sha256_hex
+from curator.records import Provenance, canonical_json, new_qa_item, sha256_hex
 from curator.synth import DISTORTIONS, REGION_TEXT
 from curator.taxonomy import Taxonomy
 
@@ -224,16 +224,13 @@ def synthetic_items(plan: list[dict[str, Any]], images: Any, tax: Taxonomy, *, s
             continue
         question, options, answer, rationale = res
         c = tax.get(w["criterion"])
-        items.append({
-            "item_id": item_id(w["image_id"], w["criterion"], w["template"], GENERATOR, PROMPT_VERSION, w.get("slot", 0)),
-            "work_id": w["work_id"], "image_id": w["image_id"], "image_path": w["image_path"], "domain": c.domain,
-            "category": c.category, "criterion": c.path, "template": w["template"], "question": question,
-            "options": options, "answer": answer, "rationale": rationale, "generator": GENERATOR,
-            "provenance": {"model": GENERATOR, "endpoint_host": "local", "prompt_id": PROMPT_VERSION,
-                           "prompt_hash": prompt_hash, "taxonomy": f"{tax.name}@{tax.version}", "params": {},
-                           "seed": seed, "tokens_in": 0, "tokens_out": 0, "cost": 0.0, "cache_key": ""},
-            "truth": {k: lab.get(k) for k in ("ref_id", "distortion", "family", "level", "severity", "region")},
-        })
+        prov = Provenance(model=GENERATOR, endpoint_host="local", prompt_id=PROMPT_VERSION, prompt_hash=prompt_hash,
+                          taxonomy=f"{tax.name}@{tax.version}", seed=seed)
+        items.append(new_qa_item(w, domain=c.domain, category=c.category, criterion=c.path, question=question,
+                                 options=options, answer=answer, rationale=rationale, provenance=prov,
+                                 version=PROMPT_VERSION,
+                                 truth={k: lab.get(k) for k in ("ref_id", "distortion", "family", "level", "severity",
+                                                                "region")}))
     return items, skipped
 
 

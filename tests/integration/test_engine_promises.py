@@ -19,7 +19,7 @@ from curator.errors import ProjectBusy
 from curator.ingest import ingest
 from curator.stages.generate import generate
 from curator.stages.plan import plan
-from curator.tables import read_jsonl
+from curator.store.io import read_jsonl
 
 REPAIR = "That reply was invalid"
 

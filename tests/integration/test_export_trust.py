@@ -71,7 +71,7 @@ def test_a_user_group_column_keeps_a_scene_together(project: Project, tmp_path: 
 
 def _synthetic_free_items(project: Project) -> None:
     """Candidates written by hand for images without synthetic labels (the VQA side of an export)."""
-    from curator.tables import JsonlAppender
+    from curator.store.io import JsonlAppender
 
     img = pd.read_parquet(project.table("images.parquet"))
     with JsonlAppender(project.table("candidates.jsonl")) as out:

@@ -14,7 +14,7 @@ from curator.errors import CircuitOpen
 from curator.ingest import ingest
 from curator.stages.generate import generate
 from curator.stages.plan import plan
-from curator.tables import read_jsonl
+from curator.store.io import read_jsonl
 
 
 def _setup(project: Project, fake: FakeOpenAI, n_images: int = 4, per_cell: int = 2, **run: object) -> Project:

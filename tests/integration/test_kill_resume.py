@@ -14,7 +14,7 @@ from conftest import photo, save, start_fake, use_fake
 from curator.config import Project
 from curator.ingest import ingest
 from curator.stages.plan import plan
-from curator.tables import read_jsonl
+from curator.store.io import read_jsonl
 
 CONCURRENCY = 4
 

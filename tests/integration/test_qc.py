@@ -17,8 +17,8 @@ from curator.stages.generate import generate
 from curator.stages.judge import judge
 from curator.stages.plan import plan
 from curator.stages.sample import sample
+from curator.store.io import JsonlAppender, read_jsonl
 from curator.synth import synth
-from curator.tables import JsonlAppender, read_jsonl
 from curator.taxonomy import load_taxonomy
 
 ALL5 = {a: {"score": 5, "reason": "fine"} for a in

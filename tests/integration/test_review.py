@@ -23,8 +23,8 @@ from curator.stages.review.labeling import vqa_config
 from curator.stages.review.pull import pull
 from curator.stages.review.push import connect, load_state, push
 from curator.stages.review.studio import Studio
+from curator.store.io import read_jsonl
 from curator.synth import synth
-from curator.tables import read_jsonl
 
 pytestmark = pytest.mark.labelstudio
 

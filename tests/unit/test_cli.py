@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from curator.cli import app
 from curator.config import Project
-from curator.ingest import load_images
+from curator.store import Store
 
 runner = CliRunner()
 
@@ -46,7 +46,7 @@ def test_init_then_ingest(tmp_path: Path) -> None:
     res = runner.invoke(app, ["ingest", "-p", str(proj), "--workers", "1"])
     assert res.exit_code == 0, res.output
     assert "empty_file" in res.output
-    assert len(load_images(Project.load(proj))) == 3
+    assert len(Store(Project.load(proj)).load_images()) == 3
 
 
 def test_taxonomy_commands(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from PIL import Image
 
 from curator.config import Project
 from curator.errors import IngestError
-from curator.ingest import ingest, load_images
+from curator.ingest import ingest
+from curator.store import Store
 
 
 def _bad_folder(root: Path, outside: Path) -> dict[str, str]:
@@ -59,7 +60,7 @@ def test_folder_with_every_bad_input_kind(project: Project, tmp_path: Path) -> N
     del expected["dup/copy.jpg"]
     assert got == expected
     assert s.ingested == 7 and s.total_images == 7
-    img = load_images(project).set_index("path")
+    img = Store(project).load_images().set_index("path")
     assert set(img.index) == {"dup/copy.jpg", "ok/ünïcødé 写真.jpg", "modes/cmyk.jpg", "modes/sixteen.png",
                               "modes/palette.png", "modes/alpha.png", "modes/rotated.jpg"}
     assert img.loc["modes/cmyk.jpg", "mode"] == "CMYK"
@@ -87,7 +88,7 @@ def test_rerun_is_idempotent_and_appends(project: Project) -> None:
     save(photo(10), root / "new.png", "PNG")
     s = ingest(project, workers=1)
     assert (s.ingested, s.total_images) == (1, 4)
-    assert load_images(project)["image_id"].is_unique
+    assert Store(project).load_images()["image_id"].is_unique
 
 
 def _images(root: Path, names: list[str]) -> None:
@@ -104,7 +105,7 @@ def test_preset_koniq10k(project: Project, tmp_path: Path) -> None:
                    '"10018.jpg",0,7,64,31,2,104,3.269230769,0.6516,57.10743845\n')
     s = ingest(project, labels=lab, preset="koniq10k", workers=1)
     assert s.ingested == 2
-    row = load_images(project).set_index("path").loc["826373.jpg"]
+    row = Store(project).load_images().set_index("path").loc["826373.jpg"]
     assert row["source"] == "KonIQ-10k" and row["score_name"] == "MOS_zscore"
     assert row["score"] == pytest.approx(77.38364692) and row["score_norm"] == pytest.approx(77.38364692)
     scores = json.loads(row["scores"])
@@ -120,7 +121,7 @@ def test_preset_spaq_xlsx(project: Project, tmp_path: Path) -> None:
                   "Colorfulness": [38.2, 55.5], "Contrast": [45.0, 59.9], "Noisiness": [44.4, 61.0],
                   "Sharpness": [41.2, 63.3]}).to_excel(lab, index=False)
     ingest(project, labels=lab, preset="spaq", workers=1)
-    row = load_images(project).set_index("path").loc["00002.jpg"]
+    row = Store(project).load_images().set_index("path").loc["00002.jpg"]
     assert (row["source"], row["score_name"], row["score"]) == ("SPAQ", "MOS", 61.8)
     assert json.loads(row["scores"])["Sharpness"]["value"] == 63.3
 
@@ -130,7 +131,7 @@ def test_preset_kadid10k(project: Project, tmp_path: Path) -> None:
     lab = tmp_path / "dmos.csv"
     lab.write_text("dist_img,ref_img,dmos,var\nI01_01_01.png,I01.png,4.57,0.496\nI01_10_05.png,I01.png,1.63,0.54\n")
     ingest(project, labels=lab, preset="kadid10k", workers=1)
-    row = load_images(project).set_index("path").loc["I01_10_05.png"]
+    row = Store(project).load_images().set_index("path").loc["I01_10_05.png"]
     assert row["score"] == 1.63 and row["score_norm"] == pytest.approx(100 * 0.63 / 4)
     meta = json.loads(row["meta"])
     assert (meta["distortion"], meta["level"], meta["ref_img"]) == ("jpeg", 5, "I01.png")
@@ -141,7 +142,7 @@ def test_preset_ava(project: Project, tmp_path: Path) -> None:
     lab = tmp_path / "AVA.txt"
     lab.write_text("1 953619 0 1 5 17 38 36 15 6 5 1 1 22 1396\n2 953958 10 7 15 26 26 21 10 8 1 2 1 21 1396\n")
     ingest(project, labels=lab, preset="ava", workers=1)
-    row = load_images(project).set_index("path").loc["953619.jpg"]
+    row = Store(project).load_images().set_index("path").loc["953619.jpg"]
     counts = [0, 1, 5, 17, 38, 36, 15, 6, 5, 1]
     mean = sum((i + 1) * c for i, c in enumerate(counts)) / sum(counts)
     assert row["score"] == pytest.approx(mean) and (row["score_min"], row["score_max"]) == (1.0, 10.0)
@@ -154,7 +155,7 @@ def test_preset_pipal_observed_scale(project: Project, tmp_path: Path) -> None:
     (tmp_path / "labels" / "A0001.txt").write_text("A0001_00_00.bmp,1448.3678\nA0001_01_00.bmp,1157.0\n")
     (tmp_path / "labels" / "A0002.txt").write_text("A0002_00_00.bmp,1600.5\n")
     ingest(project, labels=tmp_path / "labels", preset="pipal", workers=1)
-    img = load_images(project).set_index("path")
+    img = Store(project).load_images().set_index("path")
     assert img.loc["A0002_00_00.bmp", "score_norm"] == pytest.approx(100.0)
     assert img.loc["A0001_01_00.bmp", "score_norm"] == pytest.approx(0.0)
     assert json.loads(img.loc["A0001_00_00.bmp", "scores"])["elo"]["scale"] == "observed_minmax"
@@ -167,7 +168,7 @@ def test_generic_label_file_missing_and_escaping_paths(project: Project, tmp_pat
                    '{"file": "../../etc/passwd", "mos": 1}\n')
     s = ingest(project, labels=lab, path_col="file", score_cols=["mos"], scale="1:5", workers=1)
     assert s.ingested == 1 and s.rejected == {"missing": 1, "outside_root": 1}
-    row = load_images(project).iloc[0]
+    row = Store(project).load_images().iloc[0]
     assert row["score_norm"] == pytest.approx(62.5) and json.loads(row["meta"]) == {"note": "sharp"}
 
 
@@ -193,6 +194,6 @@ def test_hf_dataset_source(project: Project, tmp_path: Path) -> None:
     ds.save_to_disk(tmp_path / "hfds")
     s = ingest(project, f"hf:{tmp_path / 'hfds'}", score_cols=["mos"], scale="1:5", workers=1)
     assert s.ingested == 3
-    img = load_images(project)
+    img = Store(project).load_images()
     assert sorted(img["score_norm"]) == [0.0, 25.0, 50.0]
     assert all(p.startswith("hf/hfds/") for p in img["path"])

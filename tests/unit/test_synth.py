@@ -10,13 +10,13 @@ from conftest import photo
 from PIL import Image
 
 from curator.config import Project
-from curator.ingest import load_images
 from curator.scaffold import init
 from curator.stages.generate import generate
 from curator.stages.plan import plan
 from curator.stages.synthetic import FAMILY_HOW, FAMILY_NOUN, FAMILY_TEXT
+from curator.store import Store
+from curator.store.io import read_jsonl
 from curator.synth import DISTORTIONS, LEVELS, REGION_TEXT, distort, sample_references, severity_of, statistic, synth
-from curator.tables import read_jsonl
 
 
 @pytest.mark.parametrize("name", sorted(DISTORTIONS))
@@ -66,7 +66,7 @@ def test_synthetic_items_are_exactly_right(project: Project) -> None:
     # the first three samples are colour photographs; each gives 3 clean versions and 4 levels of every distortion
     assert s.images == 3 * 3 + 3 * 4 * len(DISTORTIONS) - s.invisible
     labels = {r["path"]: r for r in read_jsonl(project.table("synth_labels.jsonl"))}
-    images = load_images(project)
+    images = Store(project).load_images()
     assert len(images) == s.images
     by_id = {r.image_id: labels[r.path] for r in images.itertuples()}
     row = images.iloc[0]

@@ -26,7 +26,7 @@ from curator.errors import ReviewError, StageError
 from curator.stages.review.merge import STATUSES, agreement, decide, reviews_from_export
 from curator.stages.review.push import connect, load_state, resolve_project, review_dir
 from curator.stages.review.studio import read_export
-from curator.tables import write_parquet
+from curator.store.io import write_parquet
 
 REVIEWED = "reviewed.parquet"
 

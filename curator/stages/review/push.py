@@ -21,7 +21,7 @@ from curator.errors import ReviewError, StageError
 from curator.progress import Reporter, reporter_or_null
 from curator.stages.review.labeling import VR_CONFIG, image_ref, instructions, vqa_config, vqa_task, vr_task
 from curator.stages.review.studio import Studio, sdk
-from curator.tables import JsonlAppender, iter_jsonl
+from curator.store.io import JsonlAppender, iter_jsonl
 
 REVIEW_DIR = "review"
 
@@ -155,7 +155,7 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
         image_mode: ``local`` (local-file serving), ``url`` or ``inline`` (data URIs, small sets).
         new_project: forget the recorded project and create a new one.
     """
-    from curator.ingest import load_images
+    from curator.store import Store
 
     sdk()  # before any work: without the review extra, say how to install it
     rep = reporter_or_null(reporter)
@@ -174,7 +174,7 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
         if "keep" in df.columns:
             df = df[df["keep"]]
     elif kind == "vr":
-        df = load_images(project).rename(columns={"file": "image_path", "path": "source_path"})
+        df = Store(project).load_images().rename(columns={"file": "image_path", "path": "source_path"})
         df["item_id"] = "vr-" + df["image_id"].str.slice(0, 24)
     else:
         raise StageError(f"unknown kind {kind!r}: vqa or vr")

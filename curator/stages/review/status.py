@@ -21,7 +21,7 @@ from curator.config import Project
 from curator.errors import StageError
 from curator.stages.review.merge import decide, parse_annotation
 from curator.stages.review.push import connect, load_state, resolve_project, review_dir
-from curator.tables import iter_jsonl
+from curator.store.io import iter_jsonl
 
 COLUMNS = ("total", "fully annotated", "partly annotated", "unreviewed", "accepted", "edited", "rejected", "disputed")
 
