@@ -94,9 +94,9 @@ def e2e(latency: float, conc: int) -> None:
     from PIL import Image
 
     from curator.config import Project
-    from curator.ingest import ingest
     from curator.scaffold import init
     from curator.stages.generate import _context, _request, generate
+    from curator.stages.ingest import ingest
     from curator.stages.plan import load_plan, plan
 
     proc, url = start_fake(latency)

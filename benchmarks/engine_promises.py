@@ -41,8 +41,8 @@ def start_fake(latency: float = 0.0) -> tuple[subprocess.Popen[str], int]:
 
 def project(tmp: Path, port: int, n_images: int = 60) -> Path:
     from curator.config import Project
-    from curator.ingest import ingest
     from curator.scaffold import init
+    from curator.stages.ingest import ingest
     from curator.stages.plan import plan
 
     root = tmp / "proj"

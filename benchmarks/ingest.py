@@ -32,8 +32,8 @@ def _make(args: tuple[str, int]) -> None:
 
 def main(n: int = 2000, workdir: str = "/tmp/curator-bench-ingest") -> None:
     from curator.config import Project
-    from curator.ingest import ingest
     from curator.scaffold import init
+    from curator.stages.ingest import ingest
 
     src = Path(workdir) / "images"
     src.mkdir(parents=True, exist_ok=True)

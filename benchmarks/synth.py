@@ -17,7 +17,7 @@ from PIL import Image
 
 from curator.config import Project
 from curator.scaffold import init
-from curator.synth import synth
+from curator.stages.ingest import synth
 
 
 def main(n_refs: int = 2) -> None:

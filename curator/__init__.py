@@ -29,7 +29,6 @@ if TYPE_CHECKING:  # the same names as _EXPORTS, for mypy and editors (tests/uni
         StageError,
         TaxonomyError,
     )
-    from curator.ingest import ingest
     from curator.records import ImageRow, QAItem, Review
     from curator.scaffold import init
     from curator.stages.blind import blind
@@ -38,13 +37,13 @@ if TYPE_CHECKING:  # the same names as _EXPORTS, for mypy and editors (tests/uni
     from curator.stages.evaluate import evaluate
     from curator.stages.export import export
     from curator.stages.generate import generate
+    from curator.stages.ingest import ingest, synth
     from curator.stages.judge import judge
     from curator.stages.plan import plan
     from curator.stages.review.pull import pull
     from curator.stages.review.push import push
     from curator.stages.review.server import serve
     from curator.stages.sample import sample
-    from curator.synth import synth
     from curator.taxonomy import Taxonomy, load_taxonomy
 
 __version__ = "0.1.0"
@@ -72,7 +71,7 @@ _EXPORTS = {
     "evaluate": "curator.stages.evaluate",
     "export": "curator.stages.export",
     "generate": "curator.stages.generate",
-    "ingest": "curator.ingest",
+    "ingest": "curator.stages.ingest",
     "init": "curator.scaffold",
     "judge": "curator.stages.judge",
     "load_taxonomy": "curator.taxonomy",
@@ -81,7 +80,7 @@ _EXPORTS = {
     "push": "curator.stages.review.push",
     "sample": "curator.stages.sample",
     "serve": "curator.stages.review.server",
-    "synth": "curator.synth",
+    "synth": "curator.stages.ingest",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -144,7 +144,7 @@ def ingest(source: str = typer.Argument(None, help="Images folder (default: imag
         curator ingest photos --labels scores.csv --score-col mos --scale 1:5
     """
     from curator._render import RichReporter, kv, table
-    from curator.ingest import ingest as run
+    from curator.stages.ingest import ingest as run
 
     s = run(_project(project), source, labels=labels, preset=preset, path_col=path_col, score_cols=score_col or None,
             scale=scale, source_name=source_name, license=license, hf_image_col=hf_image_col, hf_split=hf_split,
@@ -179,7 +179,7 @@ def synth(references: Path = typer.Argument(None, help="Folder of reference imag
         curator synth refs/ --distortion jpeg --distortion gaussian_blur --level 1 --level 4
     """
     from curator._render import RichReporter, kv
-    from curator.synth import synth as run
+    from curator.stages.ingest import synth as run
 
     s = run(_project(project), references, distortions=distortion or None, levels=level or None,
             regions=region or None, whole_fraction=whole_fraction, max_references=max_references, seed=seed,

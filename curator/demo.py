@@ -43,9 +43,9 @@ def demo(directory: str | Path, *, max_references: int = 6, per_cell: int = 12, 
     from curator.stages.evaluate import evaluate
     from curator.stages.export import export
     from curator.stages.generate import generate
+    from curator.stages.ingest import synth
     from curator.stages.plan import plan
     from curator.stages.sample import sample
-    from curator.synth import synth
 
     if with_review:  # fail before minutes of work, not after them
         from curator.stages.review.studio import sdk

@@ -1,6 +1,6 @@
 """Open, validate and hash images; decide the bytes a model is sent.
 
-Inspection runs in worker processes (see :mod:`curator.ingest`), so it is a pure function of a
+Inspection runs in worker processes (see :mod:`curator.stages.ingest`), so it is a pure function of a
 path. Bad files never raise: they come back as a reject with a reason code a user can act on.
 """
 

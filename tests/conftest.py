@@ -175,9 +175,9 @@ def built(project: Project) -> Project:
     """A small synthetic benchmark project, checked and sampled (4 references, 4 distortions)."""
     from curator.stages.checks import check
     from curator.stages.generate import generate
+    from curator.stages.ingest import synth
     from curator.stages.plan import plan
     from curator.stages.sample import sample
-    from curator.synth import synth
 
     synth(project, max_references=4, distortions=["gaussian_blur", "jpeg", "brightness_down", "pixelation"],
           seed=2, workers=2)

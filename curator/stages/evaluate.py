@@ -318,7 +318,7 @@ def _vr(project: Project, bench: Path, df: pd.DataFrame, baseline: str | None, r
 
         from PIL import Image
 
-        from curator.synth import sharpness
+        from curator.distortions import sharpness
 
         vals = np.array([np.log1p(sharpness(Image.open(BytesIO(r["image"]["bytes"])).convert("RGB")))
                          for r in df.to_dict("records")])

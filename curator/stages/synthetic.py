@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from curator.distortions import DISTORTIONS, REGION_TEXT
 from curator.records import Provenance, canonical_json, new_qa_item, sha256_hex
-from curator.synth import DISTORTIONS, REGION_TEXT
 from curator.taxonomy import Taxonomy
 
 GENERATOR = "synthetic"

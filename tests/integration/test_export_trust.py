@@ -18,11 +18,11 @@ from PIL import Image
 
 from curator.config import Project
 from curator.errors import ExportError
-from curator.ingest import ingest
 from curator.stages.checks import check
 from curator.stages.evaluate import evaluate
 from curator.stages.export import export
 from curator.stages.generate import generate
+from curator.stages.ingest import ingest
 from curator.stages.plan import plan
 from curator.stages.sample import sample
 

@@ -11,8 +11,8 @@ from conftest import FakeOpenAI, photo, save, use_fake
 
 from curator.config import Project
 from curator.errors import CircuitOpen
-from curator.ingest import ingest
 from curator.stages.generate import generate
+from curator.stages.ingest import ingest
 from curator.stages.plan import plan
 from curator.store.io import read_jsonl
 

@@ -12,7 +12,7 @@ import time
 from conftest import photo, save, start_fake, use_fake
 
 from curator.config import Project
-from curator.ingest import ingest
+from curator.stages.ingest import ingest
 from curator.stages.plan import plan
 from curator.store.io import read_jsonl
 

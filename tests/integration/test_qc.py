@@ -14,11 +14,11 @@ from curator.stages.blind import blind, max_hits
 from curator.stages.candidates import load_candidates
 from curator.stages.checks import check, rule_violations
 from curator.stages.generate import generate
+from curator.stages.ingest import synth
 from curator.stages.judge import judge
 from curator.stages.plan import plan
 from curator.stages.sample import sample
 from curator.store.io import JsonlAppender, read_jsonl
-from curator.synth import synth
 from curator.taxonomy import load_taxonomy
 
 ALL5 = {a: {"score": 5, "reason": "fine"} for a in

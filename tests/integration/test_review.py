@@ -18,13 +18,13 @@ from curator.config import Project
 from curator.errors import ReviewError
 from curator.stages.checks import check
 from curator.stages.generate import generate
+from curator.stages.ingest import synth
 from curator.stages.plan import plan
 from curator.stages.review.labeling import vqa_config
 from curator.stages.review.pull import pull
 from curator.stages.review.push import connect, load_state, push
 from curator.stages.review.studio import Studio
 from curator.store.io import read_jsonl
-from curator.synth import synth
 
 pytestmark = pytest.mark.labelstudio
 

@@ -20,11 +20,11 @@ from curator.errors import ReviewError
 from curator.scaffold import init
 from curator.stages.checks import check
 from curator.stages.generate import generate
+from curator.stages.ingest import synth
 from curator.stages.plan import plan
 from curator.stages.review.pull import pull
 from curator.stages.review.push import load_state, push
 from curator.stages.sample import sample
-from curator.synth import synth
 
 pytestmark = pytest.mark.labelstudio
 

@@ -4,9 +4,9 @@ import pytest
 from conftest import FakeOpenAI, photo, save, use_fake
 
 from curator.config import Project
-from curator.ingest import ingest
 from curator.stages.describe import describe, ista_score, load_descriptions, validate_annotation
 from curator.stages.generate import build_prompt, grounding_text
+from curator.stages.ingest import ingest
 from curator.taxonomy import load_taxonomy
 
 TAX = load_taxonomy()

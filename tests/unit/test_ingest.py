@@ -12,7 +12,7 @@ from PIL import Image
 
 from curator.config import Project
 from curator.errors import IngestError
-from curator.ingest import ingest
+from curator.stages.ingest import ingest
 from curator.store import Store
 
 

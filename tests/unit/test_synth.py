@@ -10,13 +10,14 @@ from conftest import photo
 from PIL import Image
 
 from curator.config import Project
+from curator.distortions import DISTORTIONS, LEVELS, REGION_TEXT, distort, severity_of, statistic
 from curator.scaffold import init
 from curator.stages.generate import generate
+from curator.stages.ingest.synth import sample_references, synth
 from curator.stages.plan import plan
 from curator.stages.synthetic import FAMILY_HOW, FAMILY_NOUN, FAMILY_TEXT
 from curator.store import Store
 from curator.store.io import read_jsonl
-from curator.synth import DISTORTIONS, LEVELS, REGION_TEXT, distort, sample_references, severity_of, statistic, synth
 
 
 @pytest.mark.parametrize("name", sorted(DISTORTIONS))

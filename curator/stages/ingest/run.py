@@ -23,6 +23,7 @@ from curator.images import IMAGE_SUFFIXES, REJECT_REASONS, UNSUPPORTED_SUFFIXES,
 from curator.presets import PRESETS, read_any
 from curator.progress import Reporter, reporter_or_null
 from curator.store import Store
+from curator.workers import die_with_parent
 
 
 @dataclass
@@ -303,22 +304,11 @@ def _image_row(res: dict[str, Any], lab: dict[str, Any], scales: dict[str, Any],
             "meta": json.dumps(meta, default=str)}
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: the kernel kills a worker when its parent dies (Linux), so kill -9 leaves none."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _inspect_all(files: list[tuple[str, str]], workers: int) -> Any:
     """Inspect files in worker processes, yielding results in order."""
     if not files:
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
         yield from pool.map(inspect_image, [a for a, _ in files], [r for _, r in files], chunksize=8)
 
 
