@@ -95,9 +95,11 @@ def e2e(latency: float, conc: int) -> None:
 
     from curator.config import Project
     from curator.scaffold import init
-    from curator.stages.generate import _context, _request, generate
+    from curator.stages.common.qa_prompt import context, request_for
+    from curator.stages.generate import generate
     from curator.stages.ingest import ingest
-    from curator.stages.plan import load_plan, plan
+    from curator.stages.plan import plan
+    from curator.store import Store
 
     proc, url = start_fake(latency)
     try:
@@ -116,10 +118,10 @@ def e2e(latency: float, conc: int) -> None:
             p = Project.load(root)
             ingest(p, workers=2)
             n = plan(p, domain=["iqa"], per_cell=82, per_image_cap=14, estimate_role=None).work_items
-            tax, images, desc = _context(p)
+            tax, images, desc = context(p)
             ep = p.endpoint("generator")
             eng = Engine(ep, ResponseCache(Path(tmp) / "x.sqlite"))
-            bodies = [eng.body_sync(_request(p, tax, images, desc, w, ep)) for w in load_plan(p)]
+            bodies = [eng.body_sync(request_for(p, tax, images, desc, w, ep)) for w in Store(p).plan.read()]
             mb = sum(len(json.dumps(b)) for b in bodies) / 1e6
             t_bare = asyncio.run(run_bare(url, bodies, conc))
             t0 = time.perf_counter()

@@ -91,9 +91,9 @@ def annotated_project(p: Project, client: Studio, title: str, rows: list[dict[st
                  "value": {"choices": [r["answer"]]}}]}]
             tasks.append(t)
         client.import_tasks(proj["id"], tasks)
-    pd.DataFrame(rows).to_parquet(p.table("sample.parquet"), index=False)
+    pd.DataFrame(rows).to_parquet((p.data / "sample.parquet"), index=False)
     save_state(p, {"projects": {"vqa": {"id": proj["id"], "url": client.url, "title": title,
-                                        "source": str(p.table("sample.parquet"))}}})
+                                        "source": str(p.data / "sample.parquet")}}})
 
 
 def inline_png(kb: int, seed: int) -> str:
@@ -135,7 +135,7 @@ def main() -> None:
             Image.fromarray(np.full((32, 32, 3), i * 10, np.uint8)).save(p.images_root / f"{i}.png")
         try:
             rows = rows_for(a.n, "bench")
-            pd.DataFrame(rows).to_parquet(p.table("sample.parquet"), index=False)
+            pd.DataFrame(rows).to_parquet((p.data / "sample.parquet"), index=False)
             s, dt_push, mem_push = measured(lambda: push(p, batch_size=2000, image_mode="url"))
             assert s.imported == a.n, s
             rate_push = a.n / dt_push

@@ -35,7 +35,7 @@ def main(rows: int = 1_000_000) -> None:
             "criterion": rng.choice(crits, rows), "template": rng.choice(["yes_no", "what", "which", "how", "why"], rows),
             "answer": rng.choice(list("ABCD"), rows), "judge_mean": rng.integers(4, 21, rows) / 4,
             "score_norm": rng.random(rows) * 100, "keep": rng.random(rows) < 0.9})
-        df.to_parquet(p.table("checked.parquet"), index=False)
+        df.to_parquet((p.data / "checked.parquet"), index=False)
         del df
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t0 = time.perf_counter()

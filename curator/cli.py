@@ -151,12 +151,12 @@ def ingest(source: str = typer.Argument(None, help="Images folder (default: imag
             score_domain=score_domain, workers=workers, reporter=RichReporter())
     kv("ingest", s.rows())
     if s.rejected:
-        import pandas as pd
-
         from curator.config import Project
+        from curator.store import Store
 
-        rej = pd.read_parquet(Project.load(project).table("ingest_rejects.parquet"))
-        table("rejects (data/ingest_rejects.parquet)", ["path", "reason", "detail"],
+        t = Store(Project.load(project)).ingest_rejects
+        rej = t.read()
+        table(f"rejects ({t.path})", ["path", "reason", "detail"],
               rej.head(20).itertuples(index=False))
 
 

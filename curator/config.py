@@ -213,10 +213,6 @@ class Project:
         p = Path(self.config.images_root)
         return (p if p.is_absolute() else self.root / p).resolve()
 
-    def table(self, name: str) -> Path:
-        """Path of a stage table in ``data/`` (``images.parquet``, ``candidates.jsonl`` …)."""
-        return self.data / name
-
     def taxonomy_path(self) -> Path | str:
         t = self.config.taxonomy
         p = self.root / t

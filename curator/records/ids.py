@@ -35,3 +35,8 @@ def vr_item_id(dataset: str, image_id: str) -> str:
 def options_text(options: list[str]) -> str:
     """The inline ``A. …`` option block UniPercept's evaluation code expects inside the question."""
     return "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
+
+
+def inline_question(row: Any) -> str:
+    """UniPercept's evaluation form: the stem followed by ``A. …`` lines."""
+    return f"{row['question']}\n{options_text(list(row['options']))}"

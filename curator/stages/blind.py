@@ -10,12 +10,9 @@ the multimodal-gain / leakage figures of evaluation.
 from __future__ import annotations
 
 import io
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-
-import pandas as pd
 
 from curator.config import Project
 from curator.engine.client import Engine, Request, Result, RunStats
@@ -25,17 +22,10 @@ from curator.errors import ConfigError
 from curator.locking import exclusive
 from curator.progress import Reporter
 from curator.prompts import render
-from curator.records import LETTERS, sha256_hex
+from curator.records import LETTERS, inline_question, sha256_hex
 from curator.secrets import redact
-from curator.store.io import JsonlAppender, iter_jsonl
-
-BLIND = "blind.jsonl"
-DECISIONS = "blind_decisions.parquet"
-
-
-def max_hits(k: int, max_hit_rate: float) -> int:
-    """Most correct blind answers an item may get and stay: floor(rate × k) (2 of 8 at 0.25)."""
-    return math.floor(max_hit_rate * k + 1e-9)
+from curator.stages.common.blind_rule import decide, max_hits
+from curator.store import Store
 
 
 def _grey_part(project: Project) -> dict[str, Any]:
@@ -85,7 +75,6 @@ def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = N
     """
     _check_run_args(limit, max_cost)
     from curator.engine.runner import run_model_stage
-    from curator.stages.candidates import inline_question, load_candidates
 
     eps = project.config.models.blind
     if not eps:
@@ -93,10 +82,11 @@ def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = N
     models = [ep.model for ep in eps]
     if len(set(models)) != len(models):
         raise ConfigError(f"models.blind repeats a model ({models}); the same model twice counts as one answerer")
-    cands = load_candidates(project).to_dict("records")
-    done = {(r["item_id"], r["model"]) for r in iter_jsonl(project.table(BLIND))}
+    store = Store(project)
+    cands = store.qa_candidates().to_dict("records")
+    done = {(r["item_id"], r["model"]) for r in store.blind}
     summary = BlindSummary(k=len(eps), already_done=len(done), threshold=max_hits(len(eps), max_hit_rate))
-    out = JsonlAppender(project.table(BLIND))
+    out = store.blind.appender()
     try:
         for ep in eps:
             todo = [c for c in cands if (c["item_id"], ep.model) not in done]
@@ -126,51 +116,9 @@ def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = N
             summary.runs.append(summary.stats)
     finally:
         out.close()
-    agg = aggregate(project, models, max_hit_rate)
-    _write_decisions(project, agg, models, max_hit_rate)
+    agg = decide(store.blind.read(), models, max_hit_rate)
+    store.blind_decisions.write(agg.assign(blind_max_hit_rate=max_hit_rate, blind_models=",".join(sorted(models))))
     summary.items = len(agg)
     summary.dropped = int(agg["blind_drop"].sum()) if len(agg) else 0
     summary.hits_histogram = {int(k): int(v) for k, v in agg["blind_hits"].value_counts().sort_index().items()}
     return summary
-
-
-def aggregate(project: Project, models: list[str] | None = None, max_hit_rate: float = 0.25) -> pd.DataFrame:
-    """Per item: blind_k, blind_hits, blind_drop — over items every answerer has answered."""
-    rows = list(iter_jsonl(project.table(BLIND)))
-    if not rows:
-        return pd.DataFrame(columns=["item_id", "blind_k", "blind_hits", "blind_drop"])
-    df = pd.DataFrame(rows).drop_duplicates(["item_id", "model"], keep="last")
-    if models is not None:
-        df = df[df["model"].isin(models)]
-    k = df["model"].nunique()
-    g = df.groupby("item_id").agg(blind_k=("model", "nunique"), blind_hits=("correct", "sum")).reset_index()
-    g = g[g["blind_k"] == k].copy()
-    g["blind_hits"] = g["blind_hits"].astype(int)
-    g["blind_drop"] = g["blind_hits"] > max_hits(k, max_hit_rate)
-    return g
-
-
-def _write_decisions(project: Project, agg: pd.DataFrame, models: list[str], max_hit_rate: float) -> None:
-    """The drop decision of this run *with its settings*, so ``check`` applies what the user chose."""
-    from curator.store.io import write_parquet
-
-    write_parquet(project.table(DECISIONS), agg.assign(blind_max_hit_rate=max_hit_rate,
-                                                       blind_models=",".join(sorted(models))))
-
-
-def load_decisions(project: Project) -> pd.DataFrame:
-    """The last ``curator blind`` decision per item (empty when blind never ran).
-
-    Projects whose blind answers predate stored decisions fall back to the default rule over every
-    stored answerer, with a warning.
-    """
-    path = project.table(DECISIONS)
-    if path.exists():
-        return pd.read_parquet(path)
-    if project.table(BLIND).exists():
-        import logging
-
-        logging.getLogger(__name__).warning("no stored blind decision: applying the default rule (rate 0.25) to "
-                                            "every stored answerer; rerun `curator blind` to record your settings")
-        return aggregate(project)
-    return pd.DataFrame(columns=["item_id", "blind_k", "blind_hits", "blind_drop"])

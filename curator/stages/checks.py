@@ -21,10 +21,10 @@ import pandas as pd
 from curator.balance import balance_letters, letter_distribution
 from curator.config import Project
 from curator.records import LETTERS
-from curator.store.io import write_parquet
+from curator.stages.common.blind_rule import decisions as blind_decisions
+from curator.store import Store
 from curator.taxonomy import MAX_OPTIONS, Taxonomy
 
-CHECKED = "checked.parquet"
 JSON_COLUMNS = ("judge_scores", "truth", "provenance")
 _NORM = re.compile(r"[^a-z0-9 ]+")
 
@@ -104,21 +104,18 @@ def check(project: Project, *, per_image_cap: int | None = 6, near_duplicate: fl
         require_judge: drop items that have no judge verdict yet.
         require_blind: drop items that have no blind result yet.
     """
-    from curator.stages.blind import load_decisions
-    from curator.stages.candidates import load_candidates
-    from curator.stages.judge import load_judgements
-
     tax = project.load_taxonomy()
     seed = project.config.seed if seed is None else seed
-    df = load_candidates(project)
+    store = Store(project)
+    df = store.qa_candidates()
     df["model_question"], df["model_options"], df["model_answer"] = df["question"], df["options"], df["answer"]
-    j = load_judgements(project)
+    j = store.judgements()
     if not j.empty:
         df = df.merge(j[["item_id", "judge_mean", "keep", "scores"]].rename(
             columns={"keep": "judge_keep", "scores": "judge_scores"}), on="item_id", how="left")
     else:
         df["judge_mean"], df["judge_keep"], df["judge_scores"] = np.nan, None, None
-    b = load_decisions(project)[["item_id", "blind_k", "blind_hits", "blind_drop"]]
+    b = blind_decisions(store)[["item_id", "blind_k", "blind_hits", "blind_drop"]]
     df = df.merge(b, on="item_id", how="left") if not b.empty else df.assign(blind_k=np.nan, blind_hits=np.nan,
                                                                              blind_drop=None)
     reasons: list[list[str]] = [rule_violations(r, tax, min_words=min_words, max_words=max_words)
@@ -166,11 +163,9 @@ def check(project: Project, *, per_image_cap: int | None = 6, near_duplicate: fl
         df.loc[bal.index, "options"] = pd.Series(list(bal["options"]), index=bal.index, dtype=object)
         df.loc[bal.index, "answer"] = bal["answer"]
     summary.letters_after, summary.p_after = letter_distribution(df[df["keep"]])
-    table = project.table(CHECKED)
     for col in JSON_COLUMNS:  # nested dicts of varying shape are stored as JSON text
         if col in df.columns:
             df[col] = df[col].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
                                   else json.dumps(v, default=str))
-    write_parquet(table, df)
-    summary.table = str(table)
+    summary.table = str(store.checked.write(df))
     return summary

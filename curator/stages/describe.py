@@ -20,39 +20,20 @@ from curator.locking import exclusive
 from curator.progress import Reporter
 from curator.prompts import render, source_hash
 from curator.secrets import redact
-from curator.store.io import JsonlAppender, iter_jsonl
+from curator.stages.common.descriptions import FIELDS, terms
+from curator.store import Store
 from curator.taxonomy import Lexicon, Taxonomy
-
-DESCRIBE = "describe.jsonl"
-REJECTS = "describe_rejects.jsonl"
-
-FIELDS: dict[tuple[str, str], str | None] = {
-    ("PhysicalStructure", "BaseMorphology"): "morphology",
-    ("PhysicalStructure", "Arrangement"): "arrangement",
-    ("MaterialRepresentation", "MaterialClass"): "materials",
-    ("MaterialRepresentation", "SurfaceProperties"): "surface",
-    ("GeometricComposition", "PlanarContour"): "shapes_2d",
-    ("GeometricComposition", "VolumetricForm"): "shapes_3d",
-    ("SemanticPerception", "FunctionalInference"): None,
-    ("SemanticPerception", "StyleType"): "styles",
-}
-
-
-def _terms(value: Any) -> list[str]:
-    """A field's terms without "N/A" placeholders (a bare string counts as a one-term list)."""
-    items = value if isinstance(value, list) else ([value] if isinstance(value, str) else [])
-    return [str(t).strip() for t in items if str(t).strip() and str(t).strip().upper() not in ("N/A", "NA", "NONE")]
 
 
 def component_score(content: dict[str, Any], weights: dict[str, int]) -> int:
     """S(c) = Σ w(BaseMorphology) + |every other field|, "N/A" excluded (UniPercept Eq. 5)."""
     s = 0
     for (group, name) in FIELDS:
-        terms = _terms((content.get(group) or {}).get(name))
+        found = terms((content.get(group) or {}).get(name))
         if name == "BaseMorphology":
-            s += sum(weights.get(t.lower(), 0) for t in terms)
+            s += sum(weights.get(t.lower(), 0) for t in found)
         else:
-            s += len(terms)
+            s += len(found)
     return s
 
 
@@ -84,20 +65,8 @@ def validate_annotation(obj: dict[str, Any], lexicons: dict[str, Lexicon]) -> li
                 raise ValueError(f"component {i}: {group}.{name} must be a list of strings")
             if lex and lex in lexicons:
                 flags += [{"component": str(comp.get("ComponentName", i)), "field": name, "term": t}
-                          for t in _terms(value) if not lexicons[lex].contains(t)]
+                          for t in terms(value) if not lexicons[lex].contains(t)]
     return flags
-
-
-def description_text(row: dict[str, Any]) -> str:
-    """A compact prose rendering of an annotation, for generation prompts."""
-    ann = row.get("annotation") or {}
-    parts = [f"Scene: {ann.get('SceneType', '?')} ({ann.get('SceneName', '')})."]
-    for comp in ann.get("Components") or []:
-        c = comp.get("DescriptionContent") or {}
-        bits = [f"{name}: {', '.join(_terms((c.get(g) or {}).get(name)))}" for (g, name) in FIELDS
-                if _terms((c.get(g) or {}).get(name))]
-        parts.append(f"{comp.get('ComponentName', 'component')}: " + "; ".join(bits) + ".")
-    return " ".join(parts)
 
 
 def annotation_schema(max_components: int) -> dict[str, Any]:
@@ -121,10 +90,6 @@ def annotation_schema(max_components: int) -> dict[str, Any]:
             "properties": {"SceneType": {"type": "string", "enum": ["single-object", "composite"]},
                            "SceneName": {"type": "string"},
                            "Components": {"type": "array", "items": comp, "minItems": 1, "maxItems": max_components}}}
-
-
-def load_descriptions(project: Project) -> dict[str, dict[str, Any]]:
-    return {r["image_id"]: r for r in iter_jsonl(project.table(DESCRIBE))}
 
 
 def _prompt(tax: Taxonomy, max_components: int) -> str:
@@ -170,7 +135,6 @@ def describe(project: Project, *, role: str = "describe", limit: int | None = No
     """
     _check_run_args(limit, max_cost)
     from curator.engine.runner import image_part, run_model_stage
-    from curator.store import Store
 
     tax = project.load_taxonomy()
     if role == "describe":
@@ -178,16 +142,16 @@ def describe(project: Project, *, role: str = "describe", limit: int | None = No
     else:
         ep = project.endpoint(role)
     weights = tax.lexicons["texture_weights"].weights if "texture_weights" in tax.lexicons else {}
-    done = set(load_descriptions(project))
-    done |= {r["image_id"] for r in iter_jsonl(project.table(REJECTS)) if r.get("final")}
-    images = [r for r in Store(project).load_images().to_dict("records") if r["image_id"] not in done]
+    store = Store(project)
+    done = store.descriptions.values("image_id") | store.describe_rejects.values("image_id", final_only=True)
+    images = [r for r in store.load_images().to_dict("records") if r["image_id"] not in done]
     summary = DescribeSummary(images=len(images) + len(done), already_done=len(done))
     if limit is not None:
         images = images[:limit]
     prompt = _prompt(tax, max_components)
     phash = source_hash("describe.j2")
     schema = annotation_schema(max_components)
-    out, rej = JsonlAppender(project.table(DESCRIBE)), JsonlAppender(project.table(REJECTS))
+    out, rej = store.descriptions.appender(), store.describe_rejects.appender()
 
     def build(img: dict[str, Any]) -> Request:
         return Request(messages=[{"role": "user", "content": [

@@ -214,7 +214,7 @@ def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str
 
 
 def _import_unipercept(project: Project, files: list[Path], root: str | Path | None) -> Path:
-    from curator.stages.unipercept import import_benchmark
+    from curator.stages.common.unipercept import import_benchmark
 
     missing = [f for f in files if not f.is_file()]
     if missing:

@@ -23,11 +23,9 @@ from curator.progress import Reporter
 from curator.prompts import render, source_hash
 from curator.records import options_text
 from curator.secrets import redact
-from curator.store.io import JsonlAppender, iter_jsonl
+from curator.store import Store
 
 log = logging.getLogger(__name__)
-JUDGE = "judge.jsonl"
-REJECTS = "judge_rejects.jsonl"
 ASPECTS = ("question_validity", "answer_validity", "reasoning_validity", "criterion_relevance")
 
 
@@ -101,8 +99,6 @@ def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: i
     """
     _check_run_args(limit, max_cost)
     from curator.engine.runner import image_part, run_model_stage
-    from curator.stages.candidates import load_candidates
-    from curator.store import Store
 
     tax = project.load_taxonomy()
     ep = project.endpoint(role)
@@ -112,16 +108,16 @@ def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: i
         summary.same_family_warning = (f"judge {ep.model} and generator {gen.model} are both family "
                                        f"'{ep.family_name}'; a judge of another family catches more")
         log.warning(summary.same_family_warning)
-    cands = load_candidates(project)
-    done = {r["item_id"] for r in iter_jsonl(project.table(JUDGE))}
-    done |= {r["item_id"] for r in iter_jsonl(project.table(REJECTS))}
+    store = Store(project)
+    cands = store.qa_candidates()
+    done = store.judged.values("item_id") | store.judge_rejects.values("item_id")
     todo = [r for r in cands.to_dict("records") if r["item_id"] not in done]
     summary.already_done = len(done)
     if limit is not None:
         todo = todo[:limit]
     dims = Store(project).load_images().set_index("image_id")[["width", "height"]].to_dict("index")
     phash = source_hash("judge.j2")
-    out, rej = JsonlAppender(project.table(JUDGE)), JsonlAppender(project.table(REJECTS))
+    out, rej = store.judged.appender(), store.judge_rejects.appender()
 
     def build(it: dict[str, Any]) -> Request:
         c = tax.get(it["criterion"])
@@ -165,14 +161,8 @@ def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: i
     return summary
 
 
-def load_judgements(project: Project) -> pd.DataFrame:
-    rows = list(iter_jsonl(project.table(JUDGE)))
-    return pd.DataFrame(rows).drop_duplicates("item_id", keep="last") if rows else pd.DataFrame(
-        columns=["item_id", "scores", "judge_mean", "keep"])
-
-
 def _tally(project: Project, cands: pd.DataFrame, summary: JudgeSummary, min_score: int) -> None:
-    j = load_judgements(project)
+    j = Store(project).judgements()
     if j.empty:
         return
     keep = j["scores"].map(lambda s: keep_rule(s, min_score))

@@ -21,9 +21,7 @@ import numpy as np
 from curator.config import Project
 from curator.errors import StageError, UsageError
 from curator.records import canonical_json, sha256_hex
-from curator.store.io import write_jsonl
-
-PLAN_TABLE = "plan.jsonl"
+from curator.store import Store
 
 
 @dataclass
@@ -71,7 +69,6 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
             reports cells it cannot answer as a shortfall with the reason.
         estimate_role: model role for the cost estimate; None for none.
     """
-    from curator.store import Store
     from curator.taxonomy import TEMPLATES
 
     if per_cell < 1 or per_image_cap < 1:
@@ -143,14 +140,14 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
     if not rows:
         raise StageError("the plan would hold no work items (every cell is empty or unanswerable: "
                          f"{dict(list(summary.unanswerable.items())[:3])}); the previous plan is kept")
-    table = project.table(PLAN_TABLE)
-    write_jsonl(table, rows)
+    table = Store(project).plan.path
+    Store(project).plan.write(rows)
     summary.work_items = len(rows)
     summary.by_criterion = Counter(r["criterion"] for r in rows)
     summary.by_template = Counter(r["template"] for r in rows)
     summary.table = str(table)
     if estimate_role and getattr(project.config.models, estimate_role, None) is not None and rows:
-        from curator.stages.generate import estimate_cost
+        from curator.stages.common.qa_prompt import estimate_cost
 
         summary.estimate = estimate_cost(project, rows, role=estimate_role)
     return summary
@@ -204,7 +201,7 @@ def _deal_balanced(ok: dict[str, tuple[str, str]], want: int, load: Counter[str]
 
 def _synthetic_eligibility(images: Any, tax: Any) -> Any:
     """For the synthetic backend: cell -> {image id: (reference, answer key)} it can answer, or a reason."""
-    from curator.stages.synthetic import answer_key, answerable
+    from curator.stages.common.answer_key import answer_key, answerable
 
     metas = {r.image_id: json.loads(r.meta or "{}") for r in images.itertuples()}
 
@@ -220,13 +217,3 @@ def _synthetic_eligibility(images: Any, tax: Any) -> Any:
         return ok if ok else (reasons.most_common(1)[0][0] if reasons else "no images")
 
     return check
-
-
-def load_plan(project: Project) -> list[dict[str, Any]]:
-    from curator.store.io import read_jsonl
-
-    table = project.table(PLAN_TABLE)
-    if not table.exists():
-        raise StageError(f"{table} does not exist; run `curator plan` first")
-    return read_jsonl(table)
-

@@ -22,9 +22,6 @@ from curator.config import Project
 from curator.errors import StageError, UsageError
 from curator.store.io import write_parquet
 
-SAMPLE = "sample.parquet"
-TRAIN_POOL = "train_pool.parquet"
-
 
 def parse_bins(spec: str) -> tuple[str, int | list[float]]:
     """``col:qN`` (N ≥ 2 quantile bins) or ``col:e0,e1,…`` (increasing edges) → (column, N or edges)."""
@@ -160,7 +157,8 @@ def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal"
     if quota and quota != "published" and not Path(quota).is_file():
         raise UsageError(f"--quota {quota}: no such file (or use 'published')")
     seed = project.config.seed if seed is None else seed
-    src = Path(source) if source else project.table("checked.parquet")
+    store = Store(project)
+    src = Path(source) if source else store.checked.path
     if not src.exists():
         raise StageError(f"{src} does not exist; run `curator check` first")
     df = pd.read_parquet(src)
@@ -170,7 +168,7 @@ def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal"
         raise StageError(f"{src} has no kept items to sample from")
     need_images = bins and any(b.split(":")[0] not in df.columns for b in bins)
     if need_images or "source" in (by or []):
-        img = Store(project).load_images()[["image_id", "source", "score", "score_norm"]]
+        img = store.load_images()[["image_id", "source", "score", "score_norm"]]
         df = df.merge(img, on="image_id", how="left", suffixes=("", "_img"))
     by = list(by or ["criterion", "template"])
     for spec in bins or []:
@@ -214,10 +212,13 @@ def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal"
     summary.selected = len(chosen)
     summary.before = {str(k): int(v) for k, v in pool.groupby(by[0], observed=True).size().items()}
     summary.after = {str(k): int(v) for k, v in chosen.groupby(by[0], observed=True).size().items()}
-    out = Path(output) if output else project.table(SAMPLE)
     if train_fraction > 0:
-        write_parquet(project.table(TRAIN_POOL), train.reset_index(drop=True))
-    write_parquet(out, chosen.reset_index(drop=True))
+        store.train_pool.write(train.reset_index(drop=True))
+    if output:  # a file of the user's choosing, outside the project's tables
+        out = Path(output)
+        write_parquet(out, chosen.reset_index(drop=True))
+    else:
+        out = store.sample.write(chosen.reset_index(drop=True))
     report = {"by": by, "mode": mode, "n": n, "quota": quota, "seed": seed, "selected": summary.selected,
               "shortfall": summary.shortfall, "before": summary.before, "after": summary.after}
     out.with_suffix(".report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")

@@ -142,6 +142,24 @@ class Store:
         except ValueError:
             return root.resolve().as_posix()
 
+    def descriptions_by_image(self) -> dict[str, dict[str, Any]]:
+        """ISTA descriptions by image id (empty when describe never ran)."""
+        return {r["image_id"]: r for r in self.descriptions}
+
+    def qa_candidates(self) -> pd.DataFrame:
+        """Every candidate once, by item id: the first write wins (a repaired item replaces nothing)."""
+        rows = self.candidates.read()
+        if not rows:
+            raise StageError(f"{self.candidates.path} has no candidates; run `curator generate` first")
+        return pd.DataFrame(rows).drop_duplicates("item_id", keep="first").reset_index(drop=True)
+
+    def judgements(self) -> pd.DataFrame:
+        """The judge's latest verdict per item (empty when judge never ran)."""
+        rows = self.judged.read()
+        if not rows:
+            return pd.DataFrame(columns=["item_id", "scores", "judge_mean", "keep"])
+        return pd.DataFrame(rows).drop_duplicates("item_id", keep="last")
+
     def commit_image_part(self, rows: list[dict[str, Any]]) -> None:
         """Commit a chunk of new image rows: a killed ingest keeps every chunk committed before it."""
         import os

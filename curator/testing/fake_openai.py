@@ -14,7 +14,8 @@ answers without scripting; rules posted to ``/admin/rules`` inject faults for ma
      "reply": {...}}                                                  # a fixed JSON reply object
 
 ``GET /admin/log`` returns one entry per request answered with 200 (sha256 of the canonical body,
-model, time) and, in ``requests``, every request received (time, status). Run:
+model, time), in ``requests`` every request received (time, status), and in ``recent`` the last
+1,000 requests' final message as it arrived (text in full, images as the head of their URL). Run:
 ``python -m curator.testing.fake_openai --port 0 [--latency 0.1]``; it prints ``PORT <n>`` when ready.
 """
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import hashlib
 import json
 import random
@@ -66,12 +68,28 @@ def instance(schema: dict[str, Any], seed: int, path: str = "") -> Any:
     return f"fake text {path.strip('.') or 'value'} {seed % 97}"
 
 
+def _parts(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The last message as it arrived: text parts in full, images as the first bytes of their URL."""
+    msgs = body.get("messages") or []
+    content = msgs[-1].get("content") if msgs else None
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    out: list[dict[str, Any]] = []
+    for part in content or []:
+        if part.get("type") == "image_url":
+            out.append({"type": "image_url", "url_head": str((part.get("image_url") or {}).get("url", ""))[:40]})
+        else:
+            out.append({"type": str(part.get("type")), "text": str(part.get("text", ""))})
+    return out
+
+
 class FakeServer:
     def __init__(self, latency: float = 0.0) -> None:
         self.latency = latency
         self.rules: list[dict[str, Any]] = []
         self.log: list[dict[str, Any]] = []
         self.requests: list[dict[str, Any]] = []
+        self.recent: collections.deque[list[dict[str, Any]]] = collections.deque(maxlen=1000)
         self.received = 0
 
     def _rule(self, raw: str) -> dict[str, Any] | None:
@@ -95,6 +113,7 @@ class FakeServer:
                                      status=401)
         rule = self._rule(raw) or {}
         self.requests.append({"t": time.time(), "status": int(rule.get("status", 200)), "model": body.get("model")})
+        self.recent.append(_parts(body))
         if self.latency:
             await asyncio.sleep(self.latency)
         if rule.get("delay"):
@@ -168,10 +187,12 @@ class FakeServer:
         return web.json_response({"rules": len(self.rules)})
 
     async def get_log(self, request: web.Request) -> web.Response:
-        return web.json_response({"answered": self.log, "received": self.received, "requests": self.requests})
+        return web.json_response({"answered": self.log, "received": self.received, "requests": self.requests,
+                                  "recent": list(self.recent)})
 
     async def reset(self, request: web.Request) -> web.Response:
         self.rules, self.log, self.requests, self.received = [], [], [], 0
+        self.recent.clear()
         return web.json_response({"ok": True})
 
     async def models(self, request: web.Request) -> web.Response:

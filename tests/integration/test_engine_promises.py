@@ -63,7 +63,7 @@ def test_kill_during_repair_pays_nothing_twice(project: Project) -> None:
         _stdout, stderr = out.communicate(timeout=120)
         assert out.returncode == 0, stderr
         assert _paid_twice(fake) == 0  # no first reply re-bought: they were cached, invalid or not
-        assert len(read_jsonl(project.table("candidates.jsonl"))) == 20
+        assert len(read_jsonl(project.data / "candidates.jsonl")) == 20
     finally:
         fake.proc.terminate()
 
@@ -74,7 +74,7 @@ def test_a_transient_repair_failure_leaves_the_item_to_do(project: Project, fake
                                                                  "content": "{not json"}])
     s = generate(project)
     assert s.unfinished == 1 and s.written == 4
-    rej = read_jsonl(project.table("generate_rejects.jsonl"))
+    rej = read_jsonl(project.data / "generate_rejects.jsonl")
     assert len(rej) == 1 and rej[0]["reason"] == "repair_server_error_503" and rej[0]["final"] is False
     again = generate(project)  # the first reply comes from the cache; only the repair is asked again
     assert again.written == 1 and again.unfinished == 0 and _paid_twice(fake) == 0
@@ -88,7 +88,7 @@ def test_judge_pays_for_an_invalid_verdict_once(project: Project, fake: FakeOpen
     project = use_fake(project, fake, roles=("generator", "judge"))
     fake.rules([{"match": "Template:", "content": "I think it is fine."}])
     first = judge(project)
-    assert first.failed["invalid_reply"] == 5 and len(read_jsonl(project.table("judge_rejects.jsonl"))) == 5
+    assert first.failed["invalid_reply"] == 5 and len(read_jsonl(project.data / "judge_rejects.jsonl")) == 5
     before = fake.log()["received"]
     again = judge(project)
     assert again.judged == 0 and fake.log()["received"] == before  # recorded, not re-bought
@@ -111,7 +111,7 @@ def test_one_run_per_project(project: Project) -> None:
         s = generate(project, wait=True)  # queues behind the first run, then finds everything done
         assert proc.wait(timeout=120) == 0
         assert s.written == 0 and s.already_done == 30 and _paid_twice(fake) == 0
-        assert len(read_jsonl(project.table("candidates.jsonl"))) == 30
+        assert len(read_jsonl(project.data / "candidates.jsonl")) == 30
     finally:
         fake.proc.terminate()
 
@@ -132,7 +132,7 @@ def test_a_missing_image_file_fails_its_items_only(project: Project, fake: FakeO
     (project.images_root / "img1.jpg").unlink()
     s = generate(project)
     assert s.rejected["image_unreadable"] == 5 and s.written == 10 and s.unfinished == 5
-    rej = read_jsonl(project.table("generate_rejects.jsonl"))
+    rej = read_jsonl(project.data / "generate_rejects.jsonl")
     assert all("img1.jpg" in r["detail"] for r in rej)
 
 
@@ -143,14 +143,14 @@ def test_a_key_echoed_by_the_server_is_never_stored_or_printed(project: Project,
     res = _cli(project, "generate", key=secret)
     out, err = res.communicate(timeout=120)
     assert res.returncode != 0
-    stored = project.table("generate_rejects.jsonl").read_text()
+    stored = (project.data / "generate_rejects.jsonl").read_text()
     assert "Bearer" in stored and secret not in stored and "[redacted]" in stored
     assert secret not in out + err
 
 
 def test_bad_arguments_exit_2_and_change_nothing(project: Project, fake: FakeOpenAI) -> None:
     project = _setup(project, fake, n=2, per_cell=1)
-    plan_before = project.table("plan.jsonl").read_bytes()
+    plan_before = (project.data / "plan.jsonl").read_bytes()
     for args, word in ((["plan", "--per-cell", "0"], "per-cell"), (["plan", "--per-cell", "-5"], "per-cell"),
                        (["plan", "--template", "bogus"], "bogus"), (["generate", "--limit", "-1"], "limit"),
                        (["ingest", "--workers", "-2"], "workers"), (["sample", "--train-fraction", "2"], "train"),
@@ -160,8 +160,8 @@ def test_bad_arguments_exit_2_and_change_nothing(project: Project, fake: FakeOpe
         out, err = res.communicate(timeout=60)
         assert res.returncode == 2, (args, out, err)
         assert word in (out + err).lower() and "Traceback" not in out + err, args
-    assert project.table("plan.jsonl").read_bytes() == plan_before
-    assert not project.table("train_pool.parquet").exists()
+    assert (project.data / "plan.jsonl").read_bytes() == plan_before
+    assert not (project.data / "train_pool.parquet").exists()
     res = _cli(project, "batch", "import", "nope.jsonl")
     out, err = res.communicate(timeout=60)
     assert res.returncode in (1, 2) and "nope.jsonl" in out + err and "Traceback" not in out + err
@@ -203,15 +203,15 @@ def test_ingest_reports_what_it_cannot_use(project: Project, tmp_path: Path) -> 
     pd.DataFrame({"path": ["p0.jpg", "p1.jpg", "p2.jpg", "p2.jpg", "p3.jpg", "p3.jpg", "anim.gif"],
                   "mos": ["3.5", "abc", "inf", "inf", 2.0, 4.0, 1.0]}).to_csv(tmp_path / "l.csv", index=False)
     s = ingest(project, labels=tmp_path / "l.csv", score_cols=["mos"], scale="1:5", score_domain="iqa", workers=1)
-    rej = pd.read_parquet(project.table("ingest_rejects.parquet")).set_index("path")
+    rej = pd.read_parquet(project.data / "ingest_rejects.parquet").set_index("path")
     assert rej.loc["p1.jpg", "reason"] == "bad_label" and "l.csv:3: mos = 'abc'" in rej.loc["p1.jpg", "detail"]
     assert rej.loc["p2.jpg", "reason"] == "bad_label"
     assert rej.loc["p3.jpg", "reason"] == "conflicting_labels" and "rows 6, 7" in rej.loc["p3.jpg", "detail"]
-    img = pd.read_parquet(project.table("images.parquet")).set_index("path")
+    img = pd.read_parquet(project.data / "images.parquet").set_index("path")
     assert set(img.index) == {"p0.jpg", "anim.gif"} and s.ingested == 2
     assert "only the first is used" in json.loads(img.loc["anim.gif", "meta"])["frames_note"]
     folder = ingest(project, workers=1)  # a plain folder scan lists the unreadable format
-    rej = pd.read_parquet(project.table("ingest_rejects.parquet")).set_index("path")
+    rej = pd.read_parquet(project.data / "ingest_rejects.parquet").set_index("path")
     assert rej.loc["phone.heic", "reason"] == "unsupported_format" and folder.rejected["unsupported_format"] == 1
     assert Image.open(root / "anim.gif").n_frames == 3
 
@@ -263,7 +263,7 @@ def test_ctrl_c_finishes_what_is_in_flight_then_exits_130(project: Project) -> N
         assert proc.returncode == 130, out + err
         assert "finishing the requests in flight" in out + err
         answered = len(fake.log()["answered"])
-        saved = len(read_jsonl(project.table("candidates.jsonl")))
+        saved = len(read_jsonl(project.data / "candidates.jsonl"))
         assert saved == answered  # every reply that arrived was written before exiting
         again = _cli(project, "generate")
         assert again.wait(timeout=120) == 0 and _paid_twice(fake) == 0

@@ -23,7 +23,7 @@ from curator.stages.export import export
 def test_export_loads_back_equal_and_never_leaks(built: Project) -> None:
     s = export(built, splits="dev:0.5,test:0.5")
     out = built.export_dir / built.config.name
-    chosen = pd.read_parquet(built.table("sample.parquet")).set_index("item_id")
+    chosen = pd.read_parquet(built.data / "sample.parquet").set_index("item_id")
     hf = datasets.load_from_disk(str(out / "hf" / "vqa"))
     pq = datasets.load_dataset("parquet", data_files={sp: str(out / "data" / "vqa" / f"{sp}-*.parquet")
                                                       for sp in ("dev", "test")})

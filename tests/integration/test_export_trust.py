@@ -28,7 +28,7 @@ from curator.stages.sample import sample
 
 
 def _refs(project: Project) -> dict[str, str]:
-    img = pd.read_parquet(project.table("images.parquet"))
+    img = pd.read_parquet(project.data / "images.parquet")
     return {i: json.loads(m).get("ref_id") for i, m in zip(img["image_id"], img["meta"], strict=True)}
 
 
@@ -59,7 +59,7 @@ def test_a_user_group_column_keeps_a_scene_together(project: Project, tmp_path: 
     _synthetic_free_items(project)
     s = export(project, splits="a:0.5,b:0.5", group_by=["scene"], near_duplicate_bits=0)
     vr = datasets.load_from_disk(str(Path(s.out) / "hf" / "vr"))
-    img = pd.read_parquet(project.table("images.parquet"))
+    img = pd.read_parquet(project.data / "images.parquet")
     scene = {i: json.loads(m)["scene"] for i, m in zip(img["image_id"], img["meta"], strict=True)}
     seen: dict[str, str] = {}
     for sp in vr:
@@ -73,8 +73,8 @@ def _synthetic_free_items(project: Project) -> None:
     """Candidates written by hand for images without synthetic labels (the VQA side of an export)."""
     from curator.store.io import JsonlAppender
 
-    img = pd.read_parquet(project.table("images.parquet"))
-    with JsonlAppender(project.table("candidates.jsonl")) as out:
+    img = pd.read_parquet(project.data / "images.parquet")
+    with JsonlAppender(project.data / "candidates.jsonl") as out:
         for k, (i, f) in enumerate(zip(img["image_id"], img["file"], strict=True)):
             out.write({"item_id": f"q{k:04d}", "image_id": i, "image_path": f, "domain": "iqa", "category": "type",
                        "criterion": "iqa/type/distortion_types", "template": "what", "generator": "hand",
@@ -141,7 +141,7 @@ def test_cli_export_dotdot_changes_nothing(built: Project) -> None:
     res = subprocess.run([sys.executable, "-m", "curator", "export", "--name", "..", "-p", str(built.root)],
                          capture_output=True, text=True)
     assert res.returncode != 0 and "plain name" in res.stdout + res.stderr
-    assert (built.root / "curator.yaml").exists() and built.table("images.parquet").exists()
+    assert (built.root / "curator.yaml").exists() and (built.data / "images.parquet").exists()
 
 
 def test_a_failed_export_leaves_the_previous_one_whole_and_eval_is_kept(built: Project) -> None:
@@ -150,7 +150,7 @@ def test_a_failed_export_leaves_the_previous_one_whole_and_eval_is_kept(built: P
     evaluate(built, baseline="random")
     manifest = (out / "manifest.json").read_text()
     files = sorted(p.relative_to(out) for p in out.rglob("*"))
-    victim = built.images_root / pd.read_parquet(built.table("sample.parquet"))["image_path"].iloc[0]
+    victim = built.images_root / pd.read_parquet(built.data / "sample.parquet")["image_path"].iloc[0]
     data = victim.read_bytes()
     victim.unlink()
     with pytest.raises(ExportError, match="gone"):

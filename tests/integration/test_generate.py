@@ -29,7 +29,7 @@ def _setup(project: Project, fake: FakeOpenAI, n_images: int = 4, per_cell: int 
 def test_generate_writes_validated_items_with_provenance(project: Project, fake: FakeOpenAI) -> None:
     project = _setup(project, fake)
     s = generate(project)
-    items = read_jsonl(project.table("candidates.jsonl"))
+    items = read_jsonl(project.data / "candidates.jsonl")
     assert s.written == len(items) == 12  # (5 open templates + level) x 2
     for it in items:
         n = len(it["options"])
@@ -48,7 +48,7 @@ def test_generate_writes_validated_items_with_provenance(project: Project, fake:
     assert again.written == 0 and again.already_done == 12
     assert len(fake.log()["answered"]) == answered  # nothing asked twice
     # a rebuilt plan re-runs from the request cache, with no network call
-    project.table("candidates.jsonl").unlink()
+    (project.data / "candidates.jsonl").unlink()
     third = generate(project)
     assert third.written == 12 and third.stats.cache_hits == 12 and third.stats.network_requests == 0
 
@@ -57,17 +57,12 @@ def test_prompt_carries_tagged_criterion_and_image(project: Project, fake: FakeO
     project = _setup(project, fake, n_images=1, per_cell=1)
     fake.rules([{"match": "templates/none", "status": 500}])
     generate(project, limit=1)
-    # the raw body is not logged; rebuild the request the same way and inspect it
-    from curator.stages.generate import _context, _request
-    from curator.stages.plan import load_plan
-
-    tax, images, desc = _context(project)
-    w = load_plan(project)[0]
-    req = _request(project, tax, images, desc, w, project.endpoint("generator"))
-    text = req.messages[0]["content"][0]["text"]
+    # what reached the server: the tagged criterion and the template in the text, the image as a data URI
+    (parts,) = fake.log()["recent"]
+    text = parts[0]["text"]
     assert "<IQA><Distortion Severity><Severity Level>" in text or "<IQA><Distortion Type>" in text
     assert "Question template:" in text
-    assert req.messages[0]["content"][1]["type"] == "image_ref"
+    assert parts[1]["type"] == "image_url" and parts[1]["url_head"].startswith("data:image/")
 
 
 def test_fault_injection(project: Project, fake: FakeOpenAI) -> None:
@@ -88,14 +83,14 @@ def test_fault_injection(project: Project, fake: FakeOpenAI) -> None:
         {"match": "Question template: level", "times": 1, "content": "{not json at all"},
     ])
     s = generate(project)
-    rejects = {r["work_id"]: r for r in read_jsonl(project.table("generate_rejects.jsonl"))}
+    rejects = {r["work_id"]: r for r in read_jsonl(project.data / "generate_rejects.jsonl")}
     reasons = sorted(r["reason"] for r in rejects.values())
     assert reasons == ["empty_reply", "invalid_reply", "refusal", "truncated"]
     bad = next(r for r in rejects.values() if r["reason"] == "invalid_reply")
     assert "not among the 2 options" in bad["detail"] and '"answer": "D"' in bad["raw"]
     assert s.written == 48 - 4
     assert s.stats.retries >= 2 + 3 + 1
-    fenced = [it for it in read_jsonl(project.table("candidates.jsonl")) if it["question"] == "Which one?"]
+    fenced = [it for it in read_jsonl(project.data / "candidates.jsonl") if it["question"] == "Which one?"]
     assert fenced and fenced[0]["options"] == ["x", "y"] and fenced[0]["answer"] == "B"
     # final rejects are not re-asked; nothing else is pending
     fake.rules([])
@@ -113,7 +108,7 @@ def test_schema_rejection_falls_back_to_tolerant_parsing(project: Project, fake:
     s = generate(project)
     # without a schema the fake answers fenced JSON with chatter around it, as such servers do
     assert s.written == 6 and not s.rejected
-    items = read_jsonl(project.table("candidates.jsonl"))
+    items = read_jsonl(project.data / "candidates.jsonl")
     assert all(it["provenance"]["params"]["structured"] is False for it in items)
 
 
@@ -137,7 +132,7 @@ def test_breaker_after_consecutive_server_errors(project: Project, fake: FakeOpe
     with pytest.raises(CircuitOpen, match="3 consecutive failed attempts") as ei:
         generate(project)
     # attempts, not requests after their retries, open it: the second request's first attempt is the third
-    rejects = read_jsonl(project.table("generate_rejects.jsonl"))
+    rejects = read_jsonl(project.data / "generate_rejects.jsonl")
     assert len(rejects) == 2 and not any(r["final"] for r in rejects)
     assert ei.value.summary.unfinished == 24  # two failed, the rest never started: all left to do
 
@@ -148,12 +143,12 @@ def test_budget_stops_cleanly_and_resumes(project: Project, fake: FakeOpenAI) ->
     project = _setup(project, fake, n_images=6, per_cell=6, concurrency=1)
     with pytest.raises(BudgetExceeded, match="budget") as ei:
         generate(project, max_cost=0.01)  # a request's worst case is ~$0.0024 (768 output tokens at $2/M)
-    n1 = len(read_jsonl(project.table("candidates.jsonl")))
+    n1 = len(read_jsonl(project.data / "candidates.jsonl"))
     assert 0 < n1 < 36
     assert ei.value.stats.cost <= 0.01
     s = generate(project)
     assert s.written == 36 - n1
-    ids = [it["item_id"] for it in read_jsonl(project.table("candidates.jsonl"))]
+    ids = [it["item_id"] for it in read_jsonl(project.data / "candidates.jsonl")]
     assert len(ids) == len(set(ids)) == 36
 
 

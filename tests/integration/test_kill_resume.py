@@ -36,7 +36,7 @@ def test_sigkill_then_rerun(project: Project) -> None:
         assert planned == 6 * 16
 
         proc = _cli(project)
-        cand = project.table("candidates.jsonl")
+        cand = (project.data / "candidates.jsonl")
         deadline = time.time() + 60
         while time.time() < deadline and (not cand.exists() or len(cand.read_bytes().splitlines()) < 25):
             time.sleep(0.02)

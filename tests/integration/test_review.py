@@ -37,10 +37,10 @@ def _items(project: Project, ls: Project) -> Project:
     generate(project, backend="synthetic")
     check(project, per_image_cap=None)
     project = use_label_studio(project, ls)
-    df = pd.read_parquet(project.table("checked.parquet")).query("keep")
+    df = pd.read_parquet(project.data / "checked.parquet").query("keep")
     six = pd.concat([df[df["criterion"] == SEV].head(3), df[(df["criterion"] == TYPE) & (df["template"] == "what")]
                      .head(3)]).reset_index(drop=True)
-    six.to_parquet(project.table("sample.parquet"), index=False)
+    six.to_parquet((project.data / "sample.parquet"), index=False)
     return project
 
 
@@ -52,7 +52,7 @@ def test_round_trip_consensus_and_agreement(project: Project, label_studio: Proj
     p = _items(project, label_studio)
     s = push(p, overlap=2)
     assert (s.imported, s.already_on_server, s.batches) == (6, 0, 1)
-    sample = pd.read_parquet(p.table("sample.parquet"))
+    sample = pd.read_parquet(p.data / "sample.parquet")
     ids = list(sample["item_id"])
     tasks = {r["ext_id"]: r["task_id"] for r in read_jsonl(p.data / "review" / "tasks_vqa.jsonl")}
     assert set(tasks) == set(ids)
@@ -104,7 +104,7 @@ def test_round_trip_consensus_and_agreement(project: Project, label_studio: Proj
     raw = list((p.data / "review" / "raw").glob("vqa-*.json.gz"))
     assert len(raw) == 1 and res.raw_export == str(raw[0])
     assert len(json.loads(gzip.decompress(raw[0].read_bytes()))) == 6  # every task, as received (compressed)
-    m = pd.read_parquet(p.table("reviewed.parquet")).set_index("item_id")
+    m = pd.read_parquet(p.data / "reviewed.parquet").set_index("item_id")
     st = [m.loc[i, "review_status"] for i in ids]
     assert st == ["accepted", "edited", "rejected", "disputed", "edited", "unreviewed"]
     assert res.status == {"accepted": 1, "edited": 2, "rejected": 1, "disputed": 1, "unreviewed": 1}
@@ -167,17 +167,17 @@ def test_round_trip_consensus_and_agreement(project: Project, label_studio: Proj
 
 def test_push_is_idempotent_after_interruption(project: Project, label_studio: Project) -> None:
     p = _items(project, label_studio)
-    ids = list(pd.read_parquet(p.table("sample.parquet"))["item_id"])
+    ids = list(pd.read_parquet(p.data / "sample.parquet")["item_id"])
     first = push(p, batch_size=2, image_mode="inline")
     assert (first.imported, first.batches) == (6, 3)
     again = push(p, batch_size=2, image_mode="inline")
     assert (again.imported, again.already_on_server) == (0, 6)
     # a push that died after the server imported a batch but before it was recorded locally
     (p.data / "review" / "tasks_vqa.jsonl").unlink()
-    extra = pd.read_parquet(p.table("checked.parquet")).query("keep")
+    extra = pd.read_parquet(p.data / "checked.parquet").query("keep")
     extra = extra[~extra["item_id"].isin(ids)].head(4)
-    both = pd.concat([pd.read_parquet(p.table("sample.parquet")), extra]).reset_index(drop=True)
-    both.to_parquet(p.table("sample.parquet"), index=False)
+    both = pd.concat([pd.read_parquet(p.data / "sample.parquet"), extra]).reset_index(drop=True)
+    both.to_parquet((p.data / "sample.parquet"), index=False)
     pid = load_state(p)["projects"]["vqa"]["id"]
     client = connect(p)
     try:

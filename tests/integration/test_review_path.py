@@ -65,7 +65,7 @@ def test_readme_review_steps_work_as_written(tmp_path: Path) -> None:
         tasks = httpx.get(f"{info['url']}/api/tasks", params={"project": pid, "page_size": 500},
                           headers=headers).json()
         tasks = tasks["tasks"] if isinstance(tasks, dict) else tasks
-        chosen = pd.read_parquet(p.table("sample.parquet")).set_index("item_id")
+        chosen = pd.read_parquet(p.data / "sample.parquet").set_index("item_id")
         assert len(tasks) == len(chosen) > 0
         for t in tasks:
             url = t["data"]["image"]
@@ -100,7 +100,7 @@ def _annotate(p: Project, verdicts: dict[str, list[tuple[str, str | None, dict[s
 def test_disagreement_on_the_answer_or_an_edit_is_a_dispute(project: Project, label_studio: Project) -> None:
     p = use_label_studio(_build(project, n=3), label_studio)
     push(p, overlap=2)
-    items = pd.read_parquet(p.table("sample.parquet"))
+    items = pd.read_parquet(p.data / "sample.parquet")
     mcq = items[items["template"].isin(["what", "which", "how", "why"])]
     ids = list(mcq["item_id"][:3])
     a0 = list(mcq["answer"][:3])
@@ -112,7 +112,7 @@ def test_disagreement_on_the_answer_or_an_edit_is_a_dispute(project: Project, la
         ids[2]: [("accept", other[2], {}), ("accept", other[2], {})],                       # accept moves the answer
     })
     pull(p)
-    m = pd.read_parquet(p.table("reviewed.parquet")).set_index("item_id")
+    m = pd.read_parquet(p.data / "reviewed.parquet").set_index("item_id")
     assert (m.loc[ids[0], "review_status"], m.loc[ids[0], "dispute_reason"]) == ("disputed", "answer")
     assert (m.loc[ids[1], "review_status"], m.loc[ids[1], "dispute_reason"]) == ("disputed", "question edit")
     assert m.loc[ids[2], "review_status"] == "edited" and m.loc[ids[2], "answer_changed_on_accept"]
@@ -125,7 +125,7 @@ def test_disagreement_on_the_answer_or_an_edit_is_a_dispute(project: Project, la
 def test_another_address_of_the_same_server_is_the_same_project(project: Project, label_studio: Project) -> None:
     p = use_label_studio(_build(project), label_studio)
     first = push(p, overlap=2)
-    ids = list(pd.read_parquet(p.table("sample.parquet"))["item_id"][:2])
+    ids = list(pd.read_parquet(p.data / "sample.parquet")["item_id"][:2])
     _annotate(p, {ids[0]: [("accept", None, {})], ids[1]: [("reject", None, {})]})
     assert pull(p).status["accepted"] == 1
     # the same database, reached as localhost instead of 127.0.0.1
@@ -145,10 +145,10 @@ def test_another_address_of_the_same_server_is_the_same_project(project: Project
 def test_a_pull_never_replaces_reviews_with_fewer(project: Project, label_studio: Project) -> None:
     p = use_label_studio(_build(project), label_studio)
     push(p)
-    ids = list(pd.read_parquet(p.table("sample.parquet"))["item_id"][:2])
+    ids = list(pd.read_parquet(p.data / "sample.parquet")["item_id"][:2])
     _annotate(p, {ids[0]: [("accept", None, {})], ids[1]: [("accept", None, {})]})
     pull(p)
-    table = p.table("reviewed.parquet")
+    table = (p.data / "reviewed.parquet")
     before = table.read_bytes()
     # the recorded project now points at a different project on the server (as after a database swap)
     ls = sdk_for(p)
@@ -173,7 +173,7 @@ def test_a_pull_never_replaces_reviews_with_fewer(project: Project, label_studio
         pull(p)
     assert table.read_bytes() == before
     pull(p, force=True)
-    assert p.table("reviewed.previous.parquet").read_bytes() == before
+    assert (p.data / "reviewed.previous.parquet").read_bytes() == before
 
 
 def test_review_stop_ignores_a_stale_pid_file(project: Project) -> None:
@@ -207,7 +207,7 @@ def test_pull_streams_an_inline_export_to_a_compressed_raw_file(project: Project
 
     p = use_label_studio(_build(project), label_studio)
     push(p, image_mode="inline")
-    ids = list(pd.read_parquet(p.table("sample.parquet"))["item_id"][:2])
+    ids = list(pd.read_parquet(p.data / "sample.parquet")["item_id"][:2])
     _annotate(p, {ids[0]: [("accept", None, {})], ids[1]: [("reject", None, {})]})
     res = pull(p)
     raw = Path(res.raw_export)

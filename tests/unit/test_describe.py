@@ -4,9 +4,10 @@ import pytest
 from conftest import FakeOpenAI, photo, save, use_fake
 
 from curator.config import Project
-from curator.stages.describe import describe, ista_score, load_descriptions, validate_annotation
-from curator.stages.generate import build_prompt, grounding_text
+from curator.stages.common.qa_prompt import build_prompt, grounding_text
+from curator.stages.describe import describe, ista_score, validate_annotation
 from curator.stages.ingest import ingest
+from curator.store import Store
 from curator.taxonomy import load_taxonomy
 
 TAX = load_taxonomy()
@@ -53,7 +54,7 @@ def test_describe_against_fake_server_grounds_generation(project: Project, fake:
     project = use_fake(project, fake, roles=("generator",))
     s = describe(project)
     assert s.written == 3 and s.flagged_terms > 0  # the fake's terms are not in the lexicons
-    rows = load_descriptions(project)
+    rows = Store(project).descriptions_by_image()
     assert len(rows) == 3 and all(isinstance(r["ista_score"], int) and r["ista_score"] >= 2 for r in rows.values())
     assert describe(project).written == 0  # resumable
     r = next(iter(rows.values()))

@@ -53,7 +53,7 @@ def test_folder_with_every_bad_input_kind(project: Project, tmp_path: Path) -> N
     root = project.images_root
     expected = _bad_folder(root, tmp_path / "outside")
     s = ingest(project, workers=2)
-    rej = pd.read_parquet(project.table("ingest_rejects.parquet"))
+    rej = pd.read_parquet(project.data / "ingest_rejects.parquet")
     got = dict(zip(rej["path"], rej["reason"], strict=True))
     # of byte-identical files the first in path order is kept, the others are duplicates
     expected = {**expected, "ok/plain.jpg": "duplicate"}

@@ -12,10 +12,10 @@ from PIL import Image
 from curator.config import Project
 from curator.distortions import DISTORTIONS, LEVELS, REGION_TEXT, distort, severity_of, statistic
 from curator.scaffold import init
+from curator.stages.common.answer_key import FAMILY_HOW, FAMILY_NOUN, FAMILY_TEXT
 from curator.stages.generate import generate
 from curator.stages.ingest.synth import sample_references, synth
 from curator.stages.plan import plan
-from curator.stages.synthetic import FAMILY_HOW, FAMILY_NOUN, FAMILY_TEXT
 from curator.store import Store
 from curator.store.io import read_jsonl
 
@@ -56,7 +56,7 @@ def test_same_seed_same_bytes_and_items(tmp_path: Path) -> None:
         digests.append(_files_digest(p.images_root / "synth"))
         plan(p, domain=["iqa"], per_cell=10, backend="synthetic", estimate_role=None)
         generate(p, backend="synthetic")
-        rows = read_jsonl(p.table("candidates.jsonl"))
+        rows = read_jsonl(p.data / "candidates.jsonl")
         items.append([(r["item_id"], r["question"], r["options"], r["answer"]) for r in rows])
     assert digests[0] == digests[1] and len(digests[0]) == 2 * 3 + 2 * 3 * 4  # 3 clean versions per reference
     assert items[0] == items[1] and items[0]
@@ -66,7 +66,7 @@ def test_synthetic_items_are_exactly_right(project: Project) -> None:
     s = synth(project, max_references=3, seed=1, workers=2)
     # the first three samples are colour photographs; each gives 3 clean versions and 4 levels of every distortion
     assert s.images == 3 * 3 + 3 * 4 * len(DISTORTIONS) - s.invisible
-    labels = {r["path"]: r for r in read_jsonl(project.table("synth_labels.jsonl"))}
+    labels = {r["path"]: r for r in read_jsonl(project.data / "synth_labels.jsonl")}
     images = Store(project).load_images()
     assert len(images) == s.images
     by_id = {r.image_id: labels[r.path] for r in images.itertuples()}
@@ -75,7 +75,7 @@ def test_synthetic_items_are_exactly_right(project: Project) -> None:
     ps = plan(project, domain=["iqa"], per_cell=25, backend="synthetic", estimate_role=None)
     assert "iqa/location/object_association:what" in ps.unanswerable
     g = generate(project, backend="synthetic")
-    items = read_jsonl(project.table("candidates.jsonl"))
+    items = read_jsonl(project.data / "candidates.jsonl")
     assert g.written == len(items) == ps.work_items and len(items) > 200
     checked = 0
     for it in items:
@@ -119,7 +119,7 @@ def test_slight_means_visible(tmp_path: Path) -> None:
     init(tmp_path / "p")
     p = Project.load(tmp_path / "p")
     s = synth(p, max_references=12, distortions=["pixelation", "gaussian_blur"], levels=[1, 2, 3], seed=0, workers=2)
-    labels = read_jsonl(p.table("synth_labels.jsonl"))
+    labels = read_jsonl(p.data / "synth_labels.jsonl")
     slight = [r for r in labels if r["severity"] == "Slight"]
     assert slight and all(r["region_psnr"] <= 38.0 for r in slight)
     assert s.invisible >= 1  # 2-pixel blocks on the smooth moon change nothing at all
@@ -136,7 +136,7 @@ def test_synthetic_answers_are_balanced_per_cell(tmp_path: Path) -> None:
     synth(p, max_references=6, seed=1, workers=2)
     plan(p, domain=["iqa"], per_cell=36, backend="synthetic", per_image_cap=6, estimate_role=None)
     generate(p, backend="synthetic")
-    rows = read_jsonl(p.table("candidates.jsonl"))
+    rows = read_jsonl(p.data / "candidates.jsonl")
     cells: dict[tuple[str, str], Counter[str]] = {}
     for r in rows:
         text = r["options"][ord(r["answer"]) - 65]

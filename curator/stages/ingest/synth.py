@@ -14,7 +14,6 @@ measured statistic moves monotonically with the level for every distortion.
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
@@ -40,6 +39,7 @@ from curator.distortions import (
 from curator.errors import CuratorError
 from curator.images import IMAGE_SUFFIXES, analysis_image
 from curator.progress import Reporter, reporter_or_null
+from curator.store import Store
 from curator.workers import die_with_parent
 
 # ---------------------------------------------------------------------------------------------- run
@@ -188,8 +188,9 @@ def synth(project: Project, references: str | Path | None = None, *, distortions
             row["path"] = Path(row["path"]).relative_to(project.images_root).as_posix()
             rows.append(row)
     rep.finish()
-    labels = project.table("synth_labels.jsonl")
-    labels.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    table = Store(project).synth_labels
+    table.write(rows)
+    labels = table.path
     ing = ingest(project, project.images_root, labels=labels, score_cols=["synthetic_quality"], scale="0:100",
                  source_name="synthetic", license="derived from the reference images' licence", score_domain="iqa",
                  workers=workers)

@@ -24,11 +24,9 @@ from curator._quiet import quiet
 from curator.config import Project
 from curator.errors import ReviewError, StageError
 from curator.stages.review.merge import STATUSES, agreement, decide, reviews_from_export
-from curator.stages.review.push import connect, load_state, resolve_project, review_dir
+from curator.stages.review.push import connect, load_state, resolve_project
 from curator.stages.review.studio import read_export
-from curator.store.io import write_parquet
-
-REVIEWED = "reviewed.parquet"
+from curator.store import Store
 
 
 @dataclass
@@ -64,7 +62,7 @@ def _fetch(project: Project, kind: str, url: str | None, token: str | None) -> t
     if not state["projects"].get(kind):
         raise StageError(f"nothing pushed yet for {kind}; run `curator review push` first")
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-    path = review_dir(project) / "raw" / f"{kind}-{stamp}.json.gz"
+    path = Store(project).review.raw / f"{kind}-{stamp}.json.gz"
     client = connect(project, url, token)
     try:
         got = resolve_project(project, client, kind)
@@ -72,7 +70,7 @@ def _fetch(project: Project, kind: str, url: str | None, token: str | None) -> t
         try:
             client.export_to(got[0], f"curator-pull-{stamp}", path)
         except ReviewError as exc:
-            raise ReviewError(f"{exc}\nnothing was written: {project.table(REVIEWED)} and earlier raw exports are "
+            raise ReviewError(f"{exc}\nnothing was written: {Store(project).reviewed.path} and earlier raw exports are "
                               "as they were; rerun `curator review pull` when the server is back") from exc
     finally:
         client.close()
@@ -99,7 +97,8 @@ def pull(project: Project, *, kind: str = "vqa", url: str | None = None, token: 
                           annotations=sum(len(v) for v in reviews.values()))
     if kind == "vr":
         return _merge_vr(project, tasks, summary, write)
-    src = Path(load_state(project)["projects"][kind].get("source") or project.table("sample.parquet"))
+    store = Store(project)
+    src = Path(load_state(project)["projects"][kind].get("source") or store.sample.path)
     items = pd.read_parquet(src)
     if "keep" in items.columns:
         items = items[items["keep"]]
@@ -118,18 +117,18 @@ def pull(project: Project, *, kind: str = "vqa", url: str | None = None, token: 
     summary.by_criterion = [(c, len(s), int((s != "unreviewed").sum()), int((s == "accepted").sum()),
                              int((s == "edited").sum()), int((s == "rejected").sum())) for c, s in g]
     if write:
-        d = review_dir(project)
-        adj[["item_id", "criterion", "review_status", "question", "final_answer"]].to_csv(d / "adjudication.csv",
+        files = store.review
+        adj[["item_id", "criterion", "review_status", "question", "final_answer"]].to_csv(files.adjudication,
                                                                                            index=False)
-        (d / "agreement.json").write_text(json.dumps(summary.agreement, indent=1))
-        table = project.table(REVIEWED)
+        files.agreement.write_text(json.dumps(summary.agreement, indent=1))
+        table = store.reviewed.path
         _guard_against_loss(table, merged, force)
         if table.exists():
             import shutil
 
-            shutil.copy2(table, table.with_name("reviewed.previous.parquet"))
-        write_parquet(table, merged)
-        _save_dataset(merged, d / "merged")
+            shutil.copy2(table, store.reviewed_previous)
+        store.reviewed.write(merged)
+        _save_dataset(merged, files.merged)
         summary.table = str(table)
     return summary
 
@@ -176,7 +175,5 @@ def _merge_vr(project: Project, tasks: list[dict[str, Any]], summary: PullSummar
                      "human_score_mean": sum(values) / len(values) if values else None, "ratings": json.dumps(ratings)})
     summary.status = Counter({"rated": sum(1 for r in rows if r["human_score_mean"] is not None)})
     if write and rows:
-        table = project.table("reviewed_vr.parquet")
-        write_parquet(table, pd.DataFrame(rows))
-        summary.table = str(table)
+        summary.table = str(Store(project).reviewed_vr.write(pd.DataFrame(rows)))
     return summary

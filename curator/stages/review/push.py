@@ -19,26 +19,21 @@ import pandas as pd
 from curator.config import Project
 from curator.errors import ReviewError, StageError
 from curator.progress import Reporter, reporter_or_null
+from curator.records import vr_item_id
 from curator.stages.review.labeling import VR_CONFIG, image_ref, instructions, vqa_config, vqa_task, vr_task
 from curator.stages.review.studio import Studio, sdk
+from curator.store import Store
 from curator.store.io import JsonlAppender, iter_jsonl
-
-REVIEW_DIR = "review"
-
-
-def review_dir(project: Project) -> Path:
-    d = project.data / REVIEW_DIR
-    (d / "raw").mkdir(parents=True, exist_ok=True)
-    return d
 
 
 def load_state(project: Project) -> dict[str, Any]:
-    p = review_dir(project) / "state.json"
+    p = Store(project).review.state
     return json.loads(p.read_text()) if p.exists() else {"projects": {}}
 
 
 def save_state(project: Project, state: dict[str, Any]) -> None:
-    p = review_dir(project) / "state.json"
+    p = Store(project).review.state
+    p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_suffix(".tmp")
     tmp.write_text(json.dumps(state, indent=1))
     os.replace(tmp, p)
@@ -167,7 +162,7 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
 
         raise UsageError(f"--overlap {overlap}: must be at least 1")
     if kind == "vqa":
-        src = (Path(source) if source else project.table("sample.parquet")).resolve()
+        src = (Path(source) if source else Store(project).sample.path).resolve()
         if not src.exists():
             raise StageError(f"{src} does not exist; run `curator sample` (or pass --source TABLE)")
         df = pd.read_parquet(src) if src.suffix == ".parquet" else pd.DataFrame(list(iter_jsonl(src)))
@@ -175,7 +170,8 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
             df = df[df["keep"]]
     elif kind == "vr":
         df = Store(project).load_images().rename(columns={"file": "image_path", "path": "source_path"})
-        df["item_id"] = "vr-" + df["image_id"].str.slice(0, 24)
+        df["item_id"] = [vr_item_id(d or "unknown", i) for d, i in zip(df["source"].fillna(""), df["image_id"],
+                                                                        strict=True)]
     else:
         raise StageError(f"unknown kind {kind!r}: vqa or vr")
     client = connect(project, url, token)
@@ -200,7 +196,7 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
                 client.add_local_storage(pid, root)
         summary = PushSummary(project_id=pid, url=client.url, items=len(df), overlap=overlap_note)
         ids = list(df["item_id"])
-        tasks_log = review_dir(project) / f"tasks_{kind}.jsonl"
+        tasks_log = Store(project).review.tasks_log(kind)
         known = {r["ext_id"]: r["task_id"] for r in iter_jsonl(tasks_log) if r.get("project") == pid}
         server_n = int((client.get_project(pid) or {}).get("task_number") or 0)
         if server_n == len(known):  # the local log accounts for every task: no need to list the server
@@ -244,13 +240,11 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
 
 def _document_root(project: Project) -> Path:
     """The running server's document root (as ``review serve`` recorded it), else the default rule."""
-    from curator.stages.review.server import document_root
+    from curator.stages.review.server import document_root, recorded_server
 
-    server = project.root / ".labelstudio" / "server.json"
-    if not project.config.label_studio.document_root and server.exists():
-        recorded = json.loads(server.read_text()).get("document_root")
-        if recorded:
-            return Path(recorded)
+    recorded = (recorded_server(project) or {}).get("document_root")
+    if not project.config.label_studio.document_root and recorded:
+        return Path(recorded)
     return document_root(project)
 
 

@@ -21,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -198,12 +199,17 @@ def _is_label_studio(pid: int) -> bool:
         return False
 
 
+def recorded_server(project: Project) -> dict[str, Any] | None:
+    """What ``review serve`` recorded about the server it started for this project (url, pid, document root)."""
+    path = project.root / ".labelstudio" / "server.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def running_server(project: Project) -> dict[str, str] | None:
     """The server ``review serve`` started for this project, if it answers."""
-    path = project.root / ".labelstudio" / "server.json"
-    if not path.exists():
+    info = recorded_server(project)
+    if info is None:
         return None
-    info = json.loads(path.read_text())
     try:
         return info if httpx.get(f"{info['url']}/health", timeout=2).status_code == 200 else None
     except httpx.HTTPError:

@@ -20,7 +20,8 @@ import pandas as pd
 from curator.config import Project
 from curator.errors import StageError
 from curator.stages.review.merge import decide, parse_annotation
-from curator.stages.review.push import connect, load_state, resolve_project, review_dir
+from curator.stages.review.push import connect, load_state, resolve_project
+from curator.store import Store
 from curator.store.io import iter_jsonl
 
 COLUMNS = ("total", "fully annotated", "partly annotated", "unreviewed", "accepted", "edited", "rejected", "disputed")
@@ -56,12 +57,12 @@ def status(project: Project, *, kind: str = "vqa", url: str | None = None, token
         anns = _annotations(client, pid)
     finally:
         client.close()
-    ext_of = {int(r["task_id"]): r["ext_id"] for r in iter_jsonl(review_dir(project) / f"tasks_{kind}.jsonl")
+    ext_of = {int(r["task_id"]): r["ext_id"] for r in iter_jsonl(Store(project).review.tasks_log(kind))
               if r.get("project") == pid}
     summary = StatusSummary(overlap=int(found.get("maximum_annotations") or 1))
     items: dict[str, dict[str, Any]] = {}
     if kind == "vqa":
-        src = Path(entry.get("source") or project.table("sample.parquet"))
+        src = Path(entry.get("source") or Store(project).sample.path)
         if src.exists():
             items = {r["item_id"]: r for r in pd.read_parquet(src).to_dict("records")}
     for tid, task_anns in anns.items():

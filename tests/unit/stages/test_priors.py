@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from curator.stages.priors import text_only_baselines
+from curator.stages.export.priors import text_only_baselines
 
 
 def _items(rows: list[tuple[list[str], str]], template: str = "what", split: str = "test") -> pd.DataFrame:

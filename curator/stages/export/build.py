@@ -4,7 +4,7 @@ Layout of ``export/<name>/``::
 
     hf/vqa, hf/vr                 DatasetDict.save_to_disk (images embedded, ClassLabels)
     data/vqa/<split>-00000-of-00001.parquet, data/vqa_<domain>/…, data/vr/…   plain parquet shards
-    unipercept/benchmark/…        the official evaluation scripts' files (see :mod:`curator.stages.unipercept`)
+    unipercept/benchmark/…        the official evaluation scripts' files (see :mod:`curator.stages.common.unipercept`)
     README.md (dataset card), plots/*.png, leakage.json, priors.json, manifest.json, eval/ (kept across exports)
 
 Every image is named by its content hash (``<sha256>.<ext>``) wherever it is written, so no file
@@ -30,10 +30,11 @@ from curator._quiet import quiet
 from curator.balance import balance_letters
 from curator.config import Project
 from curator.errors import ExportError, StageError
-from curator.records import LETTERS, options_text
-from curator.stages.export_io import build_atomically
-from curator.stages.priors import text_only_baselines
-from curator.stages.splits import assign_groups, image_groups, leakage_report, parse_splits
+from curator.records import LETTERS, options_text, vr_item_id
+from curator.stages.export.io import build_atomically
+from curator.stages.export.priors import text_only_baselines
+from curator.stages.export.splits import assign_groups, image_groups, leakage_report, parse_splits
+from curator.store import Store
 from curator.taxonomy import TEMPLATES
 
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -84,14 +85,8 @@ def _source_items(project: Project, source: str | None) -> tuple[pd.DataFrame, s
         df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_json(p, lines=True)
         used = str(p)
     else:
-        for name in ("reviewed.parquet", "sample.parquet", "checked.parquet", "candidates.jsonl"):
-            p = project.table(name)
-            if p.exists():
-                df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_json(p, lines=True)
-                used = str(p)
-                break
-        else:
-            raise StageError("nothing to export: run generate (and optionally check, sample, review) first")
+        df, path = Store(project).refined_items()
+        used = str(path)
     if "keep" in df.columns:
         df = df[df["keep"].astype(bool)]
     left_out: dict[str, int] = {}
@@ -108,8 +103,6 @@ def _source_items(project: Project, source: str | None) -> tuple[pd.DataFrame, s
 
 def _vr_items(project: Project, images: pd.DataFrame, tax: Any) -> tuple[pd.DataFrame, Counter[str]]:
     """Rated images with the taxonomy domain their score rates; images whose domain is unknown are left out."""
-    from curator.stages.describe import load_descriptions
-
     domains = {d.id for d in tax.domains}
     rows = images[images["score"].notna()].copy()
     rows["dataset"] = rows["source"].fillna("unknown").replace("", "unknown")
@@ -117,7 +110,7 @@ def _vr_items(project: Project, images: pd.DataFrame, tax: Any) -> tuple[pd.Data
     declared = rows["score_domain"] if "score_domain" in rows else pd.Series("", index=rows.index)
     fallback = next(iter(domains)) if len(domains) == 1 else ""
     rows["domain"] = declared.fillna("").replace("", fallback)
-    desc = load_descriptions(project)
+    desc = Store(project).descriptions_by_image()
     if desc and "ista" in domains:
         extra = images[images["image_id"].isin(desc)].copy()
         extra["dataset"], extra["domain"] = "ista-describe", "ista"
@@ -131,7 +124,7 @@ def _vr_items(project: Project, images: pd.DataFrame, tax: Any) -> tuple[pd.Data
         skipped["score domain not declared (ingest --score-domain)" if not d else f"score domain {d!r} not in the "
                 "taxonomy"] += 1
     rows = rows[~unknown]
-    rows["item_id"] = "vr-" + rows["dataset"].str.replace(" ", "_") + "-" + rows["image_id"].str.slice(0, 16)
+    rows["item_id"] = [vr_item_id(d, i) for d, i in zip(rows["dataset"], rows["image_id"], strict=True)]
     return rows.rename(columns={"file": "image_path", "score_norm": "gt_norm"}).reset_index(drop=True), skipped
 
 
@@ -248,7 +241,6 @@ def export(project: Project, *, name: str | None = None, source: str | None = No
         include_vr: also export the visual-rating configuration from the images' scores.
         push_to_hub: also push to this Hugging Face repo (token from ``HF_TOKEN``); private unless ``public``.
     """
-    from curator.store import Store
 
     name = check_name(name or project.config.name)
     seed = project.config.seed if seed is None else seed
@@ -301,8 +293,8 @@ def _write_all(project: Project, out: Path, name: str, items: pd.DataFrame, vr: 
                bits: int, group_by: list[str] | None, used: str) -> None:
     import datasets
 
-    from curator.stages.card import write_card
-    from curator.stages.unipercept import write_unipercept
+    from curator.stages.common.unipercept import write_unipercept
+    from curator.stages.export.card import write_card
 
     (out / "plots").mkdir(parents=True)
     src_of = dict(zip(images["image_id"], images["source"].fillna(""), strict=True))

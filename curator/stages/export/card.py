@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 
 from curator.config import Project
-from curator.store.io import iter_jsonl
+from curator.store import Store
 
 
 def _md_table(header: list[str], rows: list[list[Any]]) -> str:
@@ -31,26 +31,26 @@ def construction_stats(project: Project, items: pd.DataFrame) -> dict[str, Any]:
             if d:
                 hashes[f"{d.get('prompt_id')}#{d.get('prompt_hash')}"] += 1
         stats["prompt_versions"] = dict(hashes)
-    judged = list(iter_jsonl(project.table("judge.jsonl")))
+    store = Store(project)
+    judged = store.judged.read()
     if judged:
         stats["judge_models"] = sorted({j["model"] for j in judged})
         stats["judge_rejection_rate"] = sum(not j["keep"] for j in judged) / len(judged)
-    blind = list(iter_jsonl(project.table("blind.jsonl")))
+    blind = store.blind.read()
     if blind:
         stats["blind_models"] = sorted({b["model"] for b in blind})
         stats["blind_hit_rate"] = sum(bool(b["correct"]) for b in blind) / len(blind)
-    reviewed = project.table("reviewed.parquet")
-    if reviewed.exists():
-        st = pd.read_parquet(reviewed)["review_status"].value_counts()
+    if store.reviewed.exists():
+        rv = store.reviewed.read()
+        st = rv["review_status"].value_counts()
         done = int(st.reindex(["accepted", "edited", "rejected"], fill_value=0).sum())  # decided items
         if done:
             stats["human_edit_rate"] = int(st.get("edited", 0)) / done
             stats["human_reject_rate"] = int(st.get("rejected", 0)) / done
-        rv = pd.read_parquet(reviewed)
         if "answer_changed_on_accept" in rv.columns:
             stats["answer_changed_on_accept"] = int(rv["answer_changed_on_accept"].fillna(False).sum())
         stats["left_out"] = {k: int(st.get(k, 0)) for k in ("disputed", "unreviewed", "rejected")}
-    agreement = project.data / "review" / "agreement.json"
+    agreement = store.review.agreement
     if agreement.exists():
         stats["agreement"] = json.loads(agreement.read_text()).get("overall", {})
     return stats
@@ -79,7 +79,7 @@ def _plots(out: Path, items: pd.DataFrame) -> list[str]:
 
 
 def _priors_section(priors: dict[str, Any] | None) -> list[str]:
-    from curator.stages.priors import baseline_rows
+    from curator.stages.export.priors import baseline_rows
 
     if not priors:
         return []
