@@ -44,8 +44,10 @@ class RichReporter:
         task = self._progress.tasks[0]
         speed = task.speed
         extra = "  ".join(f"{k}={v}" for k, v in fields.items())
-        self._progress.update(self._task, advance=n, rate=f"{speed:.1f}/s" if speed else "",
-                              **({"extra": extra} if extra else {}))
+        shown: dict[str, Any] = {"rate": f"{speed:.1f}/s" if speed else ""}
+        if extra:
+            shown["extra"] = extra
+        self._progress.update(self._task, advance=n, **shown)
 
     def finish(self) -> None:
         if self._progress is not None:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from curator.errors import ConfigError
+
+if TYPE_CHECKING:
+    from curator.taxonomy import Taxonomy
 
 CONFIG_NAME = "curator.yaml"
 
@@ -218,7 +221,7 @@ class Project:
         p = self.root / t
         return p if (p.suffix and p.exists()) else t
 
-    def load_taxonomy(self):
+    def load_taxonomy(self) -> Taxonomy:
         from curator.taxonomy import load_taxonomy
 
         return load_taxonomy(self.taxonomy_path())

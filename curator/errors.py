@@ -24,6 +24,8 @@ class, prints its message and exits 1. Third-party exceptions are wrapped at the
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CuratorError(Exception):
     """Root of every error curator raises on purpose."""
@@ -52,6 +54,9 @@ class IngestError(CuratorError):
 
 class EngineError(CuratorError):
     """A model call failed in a way the caller must hear about."""
+
+    stats: Any = None
+    """The run's figures when a run stopped early (the CLI still prints the run table)."""
 
 
 class EndpointFatal(EngineError):

@@ -16,4 +16,6 @@ if [ ! -x .ls-venv/bin/label-studio ]; then
 fi
 export CURATOR_LABEL_STUDIO_BIN="$PWD/.ls-venv/bin/label-studio"
 .venv/bin/ruff check curator tests benchmarks
+.venv/bin/lint-imports --no-cache          # the import contract in pyproject.toml ([tool.importlinter])
+.venv/bin/mypy                              # curator/ and the public-API probe, settings in pyproject.toml
 exec .venv/bin/python -m pytest "$@"

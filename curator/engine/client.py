@@ -399,7 +399,7 @@ class Engine:
             exc_type = (BudgetExceeded if self._stop_reason.startswith("budget") else
                         Interrupted if self._stop_reason.startswith("interrupted") else CircuitOpen)
             err = exc_type(f"{self._stop_reason}; finished work is saved — fix the cause and rerun to resume")
-            err.stats = self.stats  # type: ignore[attr-defined]  # the CLI still prints the run table
+            err.stats = self.stats  # the CLI still prints the run table
             raise err
         return self.stats
 

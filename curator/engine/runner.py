@@ -71,7 +71,7 @@ def run_model_stage(project: Project, command: str, summary: Any, endpoint: Endp
     finally:
         if summary.stats is not None:
             summary.unfinished += summary.stats.not_started
-    return summary.stats  # type: ignore[no-any-return]
+    return summary.stats
 
 
 def check_run_args(limit: int | None, max_cost: float | None) -> None:

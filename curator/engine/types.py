@@ -88,7 +88,7 @@ def estimate_tokens(messages: list[dict[str, Any]], max_tokens: int) -> int:
             if p.get("type") == "text":
                 n += len(p.get("text", "")) // 4 + 1
             elif p.get("type") in ("image_ref", "image_url"):
-                w, h = p.get("width") or 1024, p.get("height") or 1024
+                w, h = float(p.get("width") or 1024), float(p.get("height") or 1024)
                 scale = min(1.0, 2048 / max(w, h))
                 w, h = w * scale, h * scale
                 scale = min(1.0, 768 / min(w, h))

@@ -107,7 +107,7 @@ class Provenance:
     prompt_hash: str
     taxonomy: str
     params: dict[str, Any] = field(default_factory=dict)
-    seed: int = 0
+    seed: int | None = 0
     tokens_in: int = 0
     tokens_out: int = 0
     cost: float = 0.0

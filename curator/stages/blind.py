@@ -113,7 +113,8 @@ def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = N
 
             run_model_stage(project, f"blind {ep.model}", summary, ep, todo, build, handle, total=len(todo),
                             max_cost=max_cost, reporter=reporter, wait=wait)
-            summary.runs.append(summary.stats)
+            if summary.stats is not None:
+                summary.runs.append(summary.stats)
     finally:
         out.close()
     agg = decide(store.blind.read(), models, max_hit_rate)

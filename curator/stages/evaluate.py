@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,7 +146,7 @@ def parse_score(reply: str) -> float | None:
 def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str = "eval", baseline: str | None = None,
              split: str = "test", circular: bool = False, text_only: bool = False, tasks: str = "vqa,vr",
              plcc_logistic: bool = False, limit: int | None = None, seed: int | None = None,
-             max_cost: float | None = None, unipercept: list[str | Path] | None = None,
+             max_cost: float | None = None, unipercept: Sequence[str | Path] | None = None,
              unipercept_root: str | Path | None = None, wait: bool = False,
              reporter: Reporter | None = None) -> EvalSummary:
     """Evaluate a model role, or a baseline (``random``; ``statistic`` for VR), on a benchmark.

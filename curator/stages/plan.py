@@ -111,7 +111,7 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
     summary = PlanSummary(images=len(images), cells=len(targets))
     by_path = {c.path: c for c in crits}
     cells = list(targets)
-    rng.shuffle(cells)  # type: ignore[arg-type]
+    rng.shuffle(cells)
     eligible = _synthetic_eligibility(images, tax) if backend == "synthetic" else None
     for cpath, tpl in cells:
         want = targets[(cpath, tpl)]

@@ -14,6 +14,7 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -111,7 +112,7 @@ def select(df: pd.DataFrame, by: list[str], quotas: dict[tuple[str, ...], int] |
     rng = np.random.default_rng(seed)
     gid, names = _strata(df, by)
     if isinstance(quotas, int):
-        quota = np.full(len(names), quotas)
+        quota: np.ndarray[Any, Any] = np.full(len(names), quotas)
     else:
         q = {"|".join(k): v for k, v in quotas.items()}
         quota = np.array([q.get(n, 0) for n in names])

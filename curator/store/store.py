@@ -125,7 +125,8 @@ class Store:
         """A table by its store name (``"candidates"``) or file name (``"candidates.jsonl"``)."""
         for key, spec in TABLES.items():
             if name in (key, spec.file):
-                return getattr(self, key)  # type: ignore[no-any-return]
+                table: JsonlTable | ParquetTable = getattr(self, key)
+                return table
         raise StageError(f"no table {name!r}; tables: {', '.join(TABLES)}")
 
     def load_images(self) -> pd.DataFrame:

@@ -122,7 +122,7 @@ def _question(work: dict[str, Any], lab: dict[str, Any], tax: Taxonomy, rng: np.
     among its options (the generator balances both per cell); None draws them.
     """
     crit, tpl = work["criterion"], work["template"]
-    fam, level, region = lab.get("family"), int(lab.get("level", 0)), lab.get("region")
+    fam, level, region = str(lab.get("family")), int(lab.get("level", 0)), str(lab.get("region"))
     is_ref = lab.get("distortion") == "reference"
     fams = list(FAMILY_TEXT)
     what = f"{lab.get('distortion_name')} at level {level}/4 ({lab.get('severity')}) on {REGION_TEXT.get(region, '')}"
@@ -209,7 +209,8 @@ def synthetic_items(plan: list[dict[str, Any]], images: Any, tax: Taxonomy, *, s
     meta = {r.image_id: json.loads(r.meta or "{}") for r in images.itertuples()}
     want_yes = _yes_no_targets(plan, meta)
     ranks = _rank_targets(plan, meta, seed)
-    items, skipped = [], {}
+    items: list[dict[str, Any]] = []
+    skipped: dict[str, int] = {}
     prompt_hash = sha256_hex(canonical_json([PROMPT_VERSION, list(FAMILY_TEXT.items()), list(FAMILY_HOW.items())]))[:16]
     for w in plan:
         lab = meta.get(w["image_id"], {})

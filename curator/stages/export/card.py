@@ -25,7 +25,7 @@ def construction_stats(project: Project, items: pd.DataFrame) -> dict[str, Any]:
     stats: dict[str, Any] = {"generators": sorted(items["generator"].astype(str).unique())}
     prov = items.get("provenance")
     if prov is not None:
-        hashes = Counter()
+        hashes: Counter[str] = Counter()
         for p in prov:
             d = json.loads(p) if isinstance(p, str) else (p or {})
             if d:

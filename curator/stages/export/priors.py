@@ -51,7 +51,7 @@ def _baselines(part: pd.DataFrame) -> dict[str, Any]:
         ties = [i for i, n in enumerate(lens) if n == max(lens)]
         longest.append(1.0 / len(ties) if a in ties else 0.0)
     top_letter, top_n = Counter(answers).most_common(1)[0]
-    out = {"n": len(part), "random": 100.0 * float((1.0 / k).mean()),
+    out: dict[str, Any] = {"n": len(part), "random": 100.0 * float((1.0 / k).mean()),
            "majority_answer": 100.0 * float(np.mean(majority)), "longest_option": 100.0 * float(np.mean(longest)),
            "position": 100.0 * top_n / len(part), "position_letter": LETTERS[top_letter],
            "majority_text": top_text}

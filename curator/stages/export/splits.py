@@ -172,7 +172,8 @@ def _refine(decided: dict[int, str], group_counts: pd.Series, totals: dict[str, 
         return float(((a - target[s]) ** 2).sum())
 
     for _ in range(max_rounds):
-        best, best_gain = None, 1e-9
+        best: tuple[Any, Any, str] | None = None
+        best_gain = 1e-9
         for g in groups:
             a = decided[g]
             if sum(decided[x] == a for x in groups) > 1:  # a move must not empty its split

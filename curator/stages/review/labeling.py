@@ -90,7 +90,7 @@ def vqa_task(item: dict[str, Any], tax: Taxonomy, image: str) -> dict[str, Any]:
     otext = options_text(opts)
     judge = item.get("judge_mean")
     score = float(judge) / 5 if judge is not None and judge == judge else None
-    pred = {"model_version": str(item.get("generator", "model")),
+    pred: dict[str, Any] = {"model_version": str(item.get("generator", "model")),
             "result": [
                 {"from_name": "correct_option", "to_name": "image", "type": "choices",
                  "value": {"choices": [item["answer"]]}},
@@ -111,7 +111,7 @@ def vqa_task(item: dict[str, Any], tax: Taxonomy, image: str) -> dict[str, Any]:
 
 
 def vr_task(row: dict[str, Any], image: str, prompt: str) -> dict[str, Any]:
-    norm = row.get("score_norm")
+    norm: Any = row.get("score_norm")
     has = norm is not None and norm == norm
     data = {"ext_id": row["item_id"], "image": image, "prompt": prompt,
             "model_rating": f"current label: {norm:.1f} / 100" if has else "no label yet"}

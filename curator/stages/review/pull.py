@@ -161,7 +161,7 @@ def _merge_vr(project: Project, tasks: list[dict[str, Any]], summary: PullSummar
     """Per image: the mean of the annotators' 0-100 scores (or stars x 20) and every rating."""
     rows = []
     for t in tasks:
-        ratings = []
+        ratings: list[dict[str, Any]] = []
         for a in t.get("annotations") or []:
             if a.get("was_cancelled"):
                 continue

@@ -180,7 +180,8 @@ def serve(project: Project, *, port: int | None = None, install: bool = False) -
     info = {"url": f"http://127.0.0.1:{port}", "pid": proc.pid, "data_dir": str(data_dir), "log": str(log_path),
             "document_root": str(docroot)}
     pid_file.write_text(json.dumps(info))
-    return ServerInfo(**info, **creds)
+    return ServerInfo(url=info["url"], pid=proc.pid, data_dir=str(data_dir), log=str(log_path),
+                      document_root=str(docroot), **creds)
 
 
 def _is_label_studio(pid: int) -> bool:

@@ -26,12 +26,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from curator.errors import ReviewError
-
-if TYPE_CHECKING:
-    from label_studio_sdk import LabelStudio
 
 INSTALL_HINT = 'pip install "curator-bench[review]"'
 _LONG = {"timeout_in_seconds": 600, "max_retries": 0}
@@ -74,7 +71,8 @@ class Studio:
         self.url = url.rstrip("/")
         mod = sdk()
         with self._calls("connect"):  # a JWT token is exchanged here, so a dead server fails here
-            self.ls: LabelStudio = mod.LabelStudio(base_url=self.url, api_key=token, timeout=timeout)
+            # typed as Any: the SDK's request types are generated TypedDicts that plain dicts satisfy at run time
+            self.ls: Any = mod.LabelStudio(base_url=self.url, api_key=token, timeout=timeout)
         self._http = self.ls._client_wrapper.httpx_client
 
     def close(self) -> None:
