@@ -12,6 +12,9 @@ import typer
 F = TypeVar("F", bound=Callable[..., Any])
 
 ProjectOpt = typer.Option(Path("."), "--project", "-p", help="Project folder (holds curator.yaml).")
+WaitOpt = typer.Option(False, "--wait", help="If another model-calling run holds the project, wait for it.")
+MaxCostOpt = typer.Option(None, min=0, help="Money cap for this run (0 sends nothing; a reply already cached is free).")
+LimitOpt = typer.Option(None, min=0, help="Only this many items (a trial run).")
 
 
 EXIT_ERROR = 1
@@ -39,14 +42,14 @@ def handled(fn: F) -> F:
         except CuratorError as exc:
             from rich.markup import escape
 
-            from curator._render import err_console
+            from curator.cli.render import err_console
 
             err_console.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", highlight=False, soft_wrap=True)
             code = (EXIT_BUSY if isinstance(exc, ProjectBusy) else EXIT_INTERRUPTED if isinstance(exc, Interrupted)
                     else EXIT_USAGE if isinstance(exc, UsageError) else EXIT_ERROR)
             raise typer.Exit(code) from None
         except KeyboardInterrupt:
-            from curator._render import err_console
+            from curator.cli.render import err_console
 
             err_console.print("[yellow]interrupted; finished work is saved, rerun to resume[/]")
             raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -61,7 +64,7 @@ def _project(path: Path) -> Any:
 
 
 def _render_stats(stats: Any, title: str) -> None:
-    from curator._render import kv
+    from curator.cli.render import kv
 
     if stats is not None:
         kv(title, stats.rows())
@@ -72,7 +75,7 @@ def _run_model_stage(fn: Callable[[], Any], title: str) -> Any:
 
     Exits with :data:`EXIT_UNFINISHED` when the run ended with items left to do.
     """
-    from curator._render import err_console, kv
+    from curator.cli.render import err_console, kv
     from curator.errors import EngineError
 
     try:

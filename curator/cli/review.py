@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from curator._cli_common import ProjectOpt, _project, handled
+from curator.cli.common import ProjectOpt, _project, handled
 
 review_app = typer.Typer(help="Human refinement in Label Studio: serve, push, pull, status, stop.",
                          no_args_is_help=True)
@@ -61,7 +61,7 @@ def push(source: str = typer.Option(None, help="Table to push (default: data/sam
         curator review push --overlap 2
         curator review push --source data/checked.parquet --image-mode inline
     """
-    from curator._render import RichReporter, kv
+    from curator.cli.render import RichReporter, kv
     from curator.stages.review.push import push as run
 
     s = run(_project(project), source=source, kind=kind, overlap=overlap, batch_size=batch_size,
@@ -79,7 +79,7 @@ def pull(kind: str = typer.Option("vqa", help="vqa or vr."), url: str = typer.Op
     Examples:
         curator review pull
     """
-    from curator._render import kv, table
+    from curator.cli.render import kv, table
     from curator.stages.review.pull import pull as run
 
     s = run(_project(project), kind=kind, url=url, force=force)
@@ -101,7 +101,7 @@ def status(kind: str = typer.Option("vqa", help="vqa or vr."), url: str = typer.
     Examples:
         curator review status
     """
-    from curator._render import table
+    from curator.cli.render import table
     from curator.stages.review.status import COLUMNS
     from curator.stages.review.status import status as run
 
