@@ -23,7 +23,6 @@ import contextlib
 import json
 import logging
 import os
-import signal
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -39,10 +38,10 @@ from curator.engine.breaker import Breaker
 from curator.engine.budget import Budget
 from curator.engine.cache import ResponseCache, request_key
 from curator.engine.payloads import PayloadCache
+from curator.engine.pool import run_pool
 from curator.engine.replies import read_reply, read_usage
 from curator.engine.retry import backoff, parse_retry_after
-from curator.engine.types import Request, Result, RunStats, classify, estimate_tokens
-from curator.errors import BudgetExceeded, CircuitOpen, CuratorError, Interrupted
+from curator.engine.types import Request, Result, RunStats, RunStopping, classify, estimate_tokens
 from curator.images import PayloadError
 from curator.progress import Reporter, reporter_or_null
 from curator.secrets import redact
@@ -55,10 +54,6 @@ BACKOFF_BASE = float(os.environ.get("CURATOR_BACKOFF_BASE", "0.5"))
 BACKOFF_CAP = 30.0
 REPLY_FAILURES = frozenset({"refusal", "truncated", "empty_reply", "malformed_reply", "malformed_usage"})
 """Failures of a paid 200 reply: final for the item (asking again gets the same), never the endpoint's fault."""
-
-
-class _Stop(Exception):
-    """Raised inside a worker when the run is stopping: the item is left for the next run."""
 
 
 class Engine:
@@ -189,7 +184,7 @@ class Engine:
         """One request with cache, admission, budget and retries; never raises for per-request failures.
 
         Raises:
-            _Stop: the run is stopping (budget, breaker, Ctrl-C) before this request was sent.
+            RunStopping: the run is stopping (budget, breaker, Ctrl-C) before this request was sent.
         """
         key = self.key(req)
         hit = self.cache.get(key)
@@ -197,27 +192,16 @@ class Engine:
             self.stats.cache_hits += 1
             return self._result(key, hit, cached=True)
         if self._stop_reason:
-            raise _Stop()
+            raise RunStopping()
         assert self._session is not None, "use `async with Engine(...)`"
         max_tokens = int(self._params(req).get("max_tokens", 0))
         est_in = estimate_tokens(req.messages, 0)
         body: dict[str, Any] | None = None
         attempt = 0
         while True:
-            await self._admission.admit(est_in + max_tokens)
-            if self._stop_reason:
-                if attempt == 0:
-                    raise _Stop()
-                return Result(ok=False, key=key, attempts=attempt, error="stopped", detail=self._stop_reason,
-                              transient=True)
-            reservation = self.budget.reserve(est_in, max_tokens)
-            if reservation is None:
-                self.stop(f"budget: {self.budget.describe()}; the next request could cost up to "
-                          f"${self.budget.worst_case(est_in, max_tokens).amount:.4f}")
-                if attempt == 0:
-                    raise _Stop()
-                return Result(ok=False, key=key, attempts=attempt, error="stopped", detail=self._stop_reason,
-                              transient=True)
+            reservation = await self._reserve(key, attempt, est_in, max_tokens)
+            if isinstance(reservation, Result):
+                return reservation
             if body is None:
                 try:
                     body = await self.body(req)
@@ -225,32 +209,10 @@ class Engine:
                     self.budget.release(reservation)
                     return Result(ok=False, key=key, error=exc.reason, detail=redact(str(exc)))
             attempt += 1
-            self.stats.network_requests += 1
-            retry_after: float | None = None
-            reason = ""
-            t0 = time.monotonic()
-            try:
-                status, text, retry_after = await self._send(body, t0)
-            except asyncio.TimeoutError:
-                status, text, reason = -1, f"no reply within {self._timeout():.1f} s", "timeout"
-            except aiohttp.ClientError as exc:
-                status, text, reason = -1, f"{type(exc).__name__}: {exc}", "connection_error"
-            if status == 200:
-                try:
-                    data = json.loads(text)
-                except ValueError:
-                    data = None
-                if isinstance(data, dict):
-                    self._latencies.append(time.monotonic() - t0)
-                    return self._settle(key, data, reservation, attempt)
-                status, reason, text = -1, "malformed_http_body", f"200 with a body that is not JSON: {text[:200]}"
-            if reason in ("timeout", "malformed_http_body"):
-                self.budget.settle(reservation, None)  # the provider may have done (and billed) the work
-                self.stats.cost = self.budget.spent
-            else:
-                self.budget.release(reservation)
-            retryable, reason, detail = classify(status, text, reason)
-            detail = redact(detail)
+            sent = await self._attempt(body, key, reservation, attempt)
+            if isinstance(sent, Result):
+                return sent
+            status, text, reason, retry_after, t0 = sent
             if status == 400 and "response_format" in body and self.ep.json_schema == "auto" and (
                     "response_format" in text or "json_schema" in text):
                 if self.structured:
@@ -258,26 +220,83 @@ class Engine:
                 self.structured = False
                 body = None
                 continue
-            self._breaker.failure(reason, detail, fatal=status in (401, 403, 404), sent_at=t0)
-            if self._breaker.reason:
-                self.stop(self._breaker.reason)
-            if status == 429 or (status == 503 and retry_after is not None):
-                self._admission.pause(min(self.run_cfg.retry_after_cap,
-                                          retry_after if retry_after is not None else backoff(attempt, BACKOFF_BASE,
-                                                                                               BACKOFF_CAP)))
-            if retryable and attempt <= self.run_cfg.max_retries and not self._stop_reason:
-                self.stats.retries += 1
-                delay = backoff(attempt, BACKOFF_BASE, BACKOFF_CAP)
-                if retry_after is not None:
-                    delay = min(self.run_cfg.retry_after_cap, retry_after)
-                await asyncio.sleep(delay)
-                continue
-            self.stats.failures[reason] += 1
-            # only a paid reply is final for the item; an HTTP failure costs nothing to try again on the next
-            # run (a wrong key or a server error is the endpoint's fault, not the item's) — except a prompt
-            # the model can never take
-            return Result(ok=False, key=key, attempts=attempt, error=reason, detail=detail[:500],
-                          transient=reason != "context_too_long")
+            failed = await self._after_failure(key, status, text, reason, retry_after, attempt, t0)
+            if failed is not None:
+                return failed
+
+    async def _reserve(self, key: str, attempt: int, est_in: int, max_tokens: int) -> Any:
+        """Wait for admission, then reserve the request's worst case from the budget.
+
+        A run that is stopping (budget, breaker, Ctrl-C) raises :class:`RunStopping` for a request not yet
+        sent, and gives a retry a transient "stopped" result: the item stays to do.
+        """
+        await self._admission.admit(est_in + max_tokens)
+        if not self._stop_reason:
+            reservation = self.budget.reserve(est_in, max_tokens)
+            if reservation is not None:
+                return reservation
+            self.stop(f"budget: {self.budget.describe()}; the next request could cost up to "
+                      f"${self.budget.worst_case(est_in, max_tokens).amount:.4f}")
+        if attempt == 0:
+            raise RunStopping()
+        return Result(ok=False, key=key, attempts=attempt, error="stopped", detail=self._stop_reason, transient=True)
+
+    async def _attempt(self, body: dict[str, Any], key: str, reservation: Any,
+                       attempt: int) -> Result | tuple[int, str, str, float | None, float]:
+        """Send once. A usable 200 is settled into a Result; anything else is (status, text, reason,
+        Retry-After, send time), with the reservation settled (the provider may have billed a timeout or
+        a malformed 200) or released."""
+        self.stats.network_requests += 1
+        retry_after: float | None = None
+        reason = ""
+        t0 = time.monotonic()
+        try:
+            status, text, retry_after = await self._send(body, t0)
+        except asyncio.TimeoutError:
+            status, text, reason = -1, f"no reply within {self._timeout():.1f} s", "timeout"
+        except aiohttp.ClientError as exc:
+            status, text, reason = -1, f"{type(exc).__name__}: {exc}", "connection_error"
+        if status == 200:
+            try:
+                data = json.loads(text)
+            except ValueError:
+                data = None
+            if isinstance(data, dict):
+                self._latencies.append(time.monotonic() - t0)
+                return self._settle(key, data, reservation, attempt)
+            status, reason, text = -1, "malformed_http_body", f"200 with a body that is not JSON: {text[:200]}"
+        if reason in ("timeout", "malformed_http_body"):
+            self.budget.settle(reservation, None)  # the provider may have done (and billed) the work
+            self.stats.cost = self.budget.spent
+        else:
+            self.budget.release(reservation)
+        return status, text, reason, retry_after, t0
+
+    async def _after_failure(self, key: str, status: int, text: str, reason: str, retry_after: float | None,
+                             attempt: int, t0: float) -> Result | None:
+        """Feed the breaker and the endpoint-wide pause; None when the request should be tried again."""
+        retryable, reason, detail = classify(status, text, reason)
+        detail = redact(detail)
+        self._breaker.failure(reason, detail, fatal=status in (401, 403, 404), sent_at=t0)
+        if self._breaker.reason:
+            self.stop(self._breaker.reason)
+        if status == 429 or (status == 503 and retry_after is not None):
+            self._admission.pause(min(self.run_cfg.retry_after_cap,
+                                      retry_after if retry_after is not None else backoff(attempt, BACKOFF_BASE,
+                                                                                           BACKOFF_CAP)))
+        if retryable and attempt <= self.run_cfg.max_retries and not self._stop_reason:
+            self.stats.retries += 1
+            delay = backoff(attempt, BACKOFF_BASE, BACKOFF_CAP)
+            if retry_after is not None:
+                delay = min(self.run_cfg.retry_after_cap, retry_after)
+            await asyncio.sleep(delay)
+            return None
+        self.stats.failures[reason] += 1
+        # only a paid reply is final for the item; an HTTP failure costs nothing to try again on the next
+        # run (a wrong key or a server error is the endpoint's fault, not the item's) — except a prompt
+        # the model can never take
+        return Result(ok=False, key=key, attempts=attempt, error=reason, detail=detail[:500],
+                      transient=reason != "context_too_long")
 
     async def _post(self, body: dict[str, Any], timeout: float) -> tuple[int, str, float | None]:
         assert self._session is not None
@@ -329,79 +348,13 @@ class Engine:
     async def run(self, items: Iterable[T], build: Callable[[T], Request | None],
                   handle: Callable[[T, Result], Awaitable[None]], total: int | None = None,
                   description: str = "") -> RunStats:
-        """Stream ``items`` through ``build`` → call → ``handle`` with a bounded pool of workers.
-
-        An item whose request cannot be built (a missing image, a bad row) reaches ``handle`` as a
-        failed :class:`Result` (``error="bad_input"``); it never stops the run.
+        """Stream ``items`` through ``build`` → call → ``handle`` with a bounded pool of workers
+        (:func:`curator.engine.pool.run_pool`).
 
         Raises:
             BudgetExceeded / CircuitOpen / Interrupted: after every in-flight item has been handled and saved.
         """
-        it = iter(items)
-        t0 = time.perf_counter()
-        self.reporter.start(description or f"{self.ep.model}", total)
-        loop = asyncio.get_running_loop()
-        tasks: list[asyncio.Task[None]] = []
-
-        def on_sigint() -> None:
-            if self._stop_reason:
-                for t in tasks:
-                    t.cancel()
-            else:
-                self.stop("interrupted (Ctrl-C): finishing the requests in flight; Ctrl-C again abandons them")
-
-        async def worker() -> None:
-            while not self._stop_reason:
-                try:
-                    item = next(it)
-                except StopIteration:
-                    return
-                self.stats.started += 1
-                try:
-                    req = build(item)
-                except (CuratorError, OSError, ValueError, KeyError, TypeError) as exc:
-                    res = Result(ok=False, key="", error="bad_input", detail=redact(f"{type(exc).__name__}: {exc}"))
-                    self.stats.failures["bad_input"] += 1
-                    await handle(item, res)
-                    self.stats.completed += 1
-                    continue
-                if req is None:
-                    continue
-                try:
-                    res = await self.call(req)
-                    await handle(item, res)  # a repair call inside may hit the stop too
-                except _Stop:
-                    self.stats.started -= 1
-                    return
-                self.stats.completed += 1
-                self.reporter.advance(1, cost=f"${self.stats.cost:.3f}", hits=self.stats.cache_hits)
-
-        installed = False
-        try:
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
-            installed = True
-        except (NotImplementedError, RuntimeError, ValueError):
-            pass  # not the main thread (Ray actors, notebooks): Ctrl-C is handled by the host
-        try:
-            tasks = [asyncio.ensure_future(worker()) for _ in range(self.run_cfg.concurrency)]
-            await asyncio.gather(*tasks)
-        except asyncio.CancelledError:
-            self.stop(self._stop_reason or "interrupted")
-        finally:
-            if installed:
-                loop.remove_signal_handler(signal.SIGINT)
-            self.stats.elapsed = time.perf_counter() - t0
-            self.reporter.finish()
-        if total is not None:
-            self.stats.not_started = max(0, total - self.stats.started)
-        if self._stop_reason:
-            self.stats.stopped = self._stop_reason
-            exc_type = (BudgetExceeded if self._stop_reason.startswith("budget") else
-                        Interrupted if self._stop_reason.startswith("interrupted") else CircuitOpen)
-            err = exc_type(f"{self._stop_reason}; finished work is saved — fix the cause and rerun to resume")
-            err.stats = self.stats  # the CLI still prints the run table
-            raise err
-        return self.stats
+        return await run_pool(self, items, build, handle, total=total, description=description)
 
 
 __all__ = ["Engine", "Request", "Result", "RunStats", "classify", "estimate_tokens"]

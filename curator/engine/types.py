@@ -110,3 +110,7 @@ def classify(status: int, text: str, reason: str) -> tuple[bool, str, str]:
     if "context_length" in low or "maximum context" in low or "too long" in low:
         return False, "context_too_long", detail
     return False, f"fatal_{status}", detail
+
+
+class RunStopping(Exception):
+    """Raised inside a worker when the run is stopping: the item is left for the next run."""
