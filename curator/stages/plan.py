@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from curator.config import Project
 from curator.errors import StageError, UsageError
@@ -69,6 +70,37 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
             reports cells it cannot answer as a shortfall with the reason.
         estimate_role: model role for the cost estimate; None for none.
     """
+    _check_args(per_cell, per_image_cap, templates, quota, backend)
+    tax = project.load_taxonomy()
+    images = Store(project).load_images()
+    if images.empty:
+        raise StageError("the images table is empty; run `curator ingest` first")
+    crits = [c for c in tax.criteria() if (not domain or c.domain in domain)
+             and (not criteria or any(fnmatch.fnmatch(c.path, g) for g in criteria))]
+    if not crits:
+        raise StageError(f"no criterion matches domain={domain} criteria={criteria}")
+    targets = _targets(crits, templates, per_cell, quota)
+    summary = PlanSummary(images=len(images), cells=len(targets))
+    eligible = _synthetic_eligibility(images, tax) if backend == "synthetic" else None
+    rows = _deal(images, targets, {c.path: c for c in crits}, eligible, per_image_cap,
+                 project.config.seed if seed is None else seed, summary)
+    if not rows:
+        raise StageError("the plan would hold no work items (every cell is empty or unanswerable: "
+                         f"{dict(list(summary.unanswerable.items())[:3])}); the previous plan is kept")
+    Store(project).plan.write(rows)
+    summary.work_items = len(rows)
+    summary.by_criterion = Counter(r["criterion"] for r in rows)
+    summary.by_template = Counter(r["template"] for r in rows)
+    summary.table = str(Store(project).plan.path)
+    if estimate_role and getattr(project.config.models, estimate_role, None) is not None and rows:
+        from curator.stages.common.qa_prompt import estimate_cost
+
+        summary.estimate = estimate_cost(project, rows, role=estimate_role)
+    return summary
+
+
+def _check_args(per_cell: int, per_image_cap: int, templates: list[str] | None, quota: str | None,
+                backend: str) -> None:
     from curator.taxonomy import TEMPLATES
 
     if per_cell < 1 or per_image_cap < 1:
@@ -80,21 +112,17 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
         raise UsageError(f"--quota {quota}: no such file (or use 'published')")
     if backend not in ("model", "synthetic"):
         raise UsageError(f"--backend {backend!r}: use model or synthetic")
-    tax = project.load_taxonomy()
-    images = Store(project).load_images()
-    if images.empty:
-        raise StageError("the images table is empty; run `curator ingest` first")
-    seed = project.config.seed if seed is None else seed
-    crits = [c for c in tax.criteria() if (not domain or c.domain in domain)
-             and (not criteria or any(fnmatch.fnmatch(c.path, g) for g in criteria))]
-    if not crits:
-        raise StageError(f"no criterion matches domain={domain} criteria={criteria}")
-    targets: dict[tuple[str, str], int] = {}
+
+
+def _targets(crits: list[Any], templates: list[str] | None, per_cell: int,
+             quota: str | None) -> dict[tuple[str, str], int]:
+    """Items wanted per (criterion, template) cell: ``per_cell``, or a per-criterion quota spread over templates."""
     per_crit: dict[str, int] | None = None
     if quota == "published":
         per_crit = {c.path: c.published_items or 0 for c in crits}
     elif quota:
         per_crit = _load_quota_file(Path(quota))
+    targets: dict[tuple[str, str], int] = {}
     for c in crits:
         tpls = [t for t in c.templates if not templates or t in templates]
         for i, t in enumerate(tpls):
@@ -103,16 +131,23 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
                 targets[(c.path, t)] = n // len(tpls) + (1 if i < n % len(tpls) else 0)
             else:
                 targets[(c.path, t)] = per_cell
+    return targets
+
+
+def _deal(images: pd.DataFrame, targets: dict[tuple[str, str], int], by_path: dict[str, Any],
+          eligible: Any, per_image_cap: int, seed: int, summary: PlanSummary) -> list[dict[str, Any]]:
+    """Deal images to cells in a seeded random order, least-loaded images first, at most ``per_image_cap`` each.
+
+    With the synthetic backend only images whose labels answer a cell are dealt to it; a cell none
+    can answer is a shortfall with its reason.
+    """
     rng = np.random.default_rng(seed)
     image_ids = list(images["image_id"])
     paths = dict(zip(images["image_id"], images["file"], strict=True))
     load: Counter[str] = Counter()
     rows: list[dict[str, Any]] = []
-    summary = PlanSummary(images=len(images), cells=len(targets))
-    by_path = {c.path: c for c in crits}
     cells = list(targets)
     rng.shuffle(cells)
-    eligible = _synthetic_eligibility(images, tax) if backend == "synthetic" else None
     for cpath, tpl in cells:
         want = targets[(cpath, tpl)]
         if want <= 0:
@@ -137,20 +172,7 @@ def plan(project: Project, *, domain: list[str] | None = None, criteria: list[st
                          "image_path": paths[img], "domain": c.domain, "category": c.category, "criterion": cpath,
                          "template": tpl, "slot": 0})
     rows.sort(key=lambda r: (r["criterion"], r["template"], r["image_path"]))
-    if not rows:
-        raise StageError("the plan would hold no work items (every cell is empty or unanswerable: "
-                         f"{dict(list(summary.unanswerable.items())[:3])}); the previous plan is kept")
-    table = Store(project).plan.path
-    Store(project).plan.write(rows)
-    summary.work_items = len(rows)
-    summary.by_criterion = Counter(r["criterion"] for r in rows)
-    summary.by_template = Counter(r["template"] for r in rows)
-    summary.table = str(table)
-    if estimate_role and getattr(project.config.models, estimate_role, None) is not None and rows:
-        from curator.stages.common.qa_prompt import estimate_cost
-
-        summary.estimate = estimate_cost(project, rows, role=estimate_role)
-    return summary
+    return rows
 
 
 def _deal_balanced(ok: dict[str, tuple[str, str]], want: int, load: Counter[str], cap: int,
