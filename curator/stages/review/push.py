@@ -150,30 +150,15 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
         image_mode: ``local`` (local-file serving), ``url`` or ``inline`` (data URIs, small sets).
         new_project: forget the recorded project and create a new one.
     """
-    from curator.store import Store
-
     sdk()  # before any work: without the review extra, say how to install it
-    rep = reporter_or_null(reporter)
     cfg = project.config.label_studio
     mode = image_mode or cfg.image_mode
-    tax = project.load_taxonomy()
     if overlap is not None and overlap < 1:
         from curator.errors import UsageError
 
         raise UsageError(f"--overlap {overlap}: must be at least 1")
-    if kind == "vqa":
-        src = (Path(source) if source else Store(project).sample.path).resolve()
-        if not src.exists():
-            raise StageError(f"{src} does not exist; run `curator sample` (or pass --source TABLE)")
-        df = pd.read_parquet(src) if src.suffix == ".parquet" else pd.DataFrame(list(iter_jsonl(src)))
-        if "keep" in df.columns:
-            df = df[df["keep"]]
-    elif kind == "vr":
-        df = Store(project).load_images().rename(columns={"file": "image_path", "path": "source_path"})
-        df["item_id"] = [vr_item_id(d or "unknown", i) for d, i in zip(df["source"].fillna(""), df["image_id"],
-                                                                        strict=True)]
-    else:
-        raise StageError(f"unknown kind {kind!r}: vqa or vr")
+    df, src = _items(project, kind, source)
+    tax = project.load_taxonomy()
     client = connect(project, url, token)
     try:
         client.whoami()
@@ -186,7 +171,7 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
         guide = instructions(tax, list(df["criterion"])) if kind == "vqa" else "Rate the image on the scale shown."
         pid, overlap_note = _ensure_project(project, client, kind, title, config, guide, overlap)
         state = load_state(project)
-        state["projects"][kind]["source"] = str(src) if kind == "vqa" else "images"
+        state["projects"][kind]["source"] = src
         save_state(project, state)
         docroot = _document_root(project)
         if mode == "local":
@@ -195,47 +180,76 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
             if root not in client.local_storage_paths(pid):
                 client.add_local_storage(pid, root)
         summary = PushSummary(project_id=pid, url=client.url, items=len(df), overlap=overlap_note)
-        ids = list(df["item_id"])
         tasks_log = Store(project).review.tasks_log(kind)
-        known = {r["ext_id"]: r["task_id"] for r in iter_jsonl(tasks_log) if r.get("project") == pid}
-        server_n = int((client.get_project(pid) or {}).get("task_number") or 0)
-        if server_n == len(known):  # the local log accounts for every task: no need to list the server
-            on_server = {k: v for k, v in known.items() if k in set(ids)}
-        else:  # a push died between import and log, or someone else changed the project: ask the server
-            on_server = client.existing_ext_ids(pid, ids)
-        missing_locally = {k: v for k, v in on_server.items() if k not in known}
         with JsonlAppender(tasks_log) as log:
-            for ext, tid in missing_locally.items():  # a push that died after import, before recording
-                log.write({"project": pid, "ext_id": ext, "task_id": tid})
+            on_server = _on_server(client, pid, list(df["item_id"]), tasks_log, log)
             todo = df[~df["item_id"].isin(on_server)]
             summary.already_on_server = len(df) - len(todo)
-            size = batch_size or cfg.batch_size
-            rep.start("push", len(todo))
-            rows = todo.to_dict("records")
-            for i in range(0, len(rows), size):
-                batch = rows[i:i + size]
-                tasks = []
-                for r in batch:
-                    path = project.images_root / r["image_path"]
-                    rel = path.resolve().relative_to(docroot).as_posix() if mode == "local" else r["image_path"]
-                    ref = image_ref(path, rel, mode, cfg.image_url_base)
-                    tasks.append(vqa_task(r, tax, ref) if kind == "vqa" else
-                                 vr_task(r, ref, "Rate the quality/aesthetics of this image"))
-                try:
-                    task_ids = client.import_tasks(pid, tasks)
-                except ReviewError as exc:
-                    raise ReviewError(f"{exc}\n{summary.already_on_server + summary.imported} of {len(df)} items are on "
-                                      f"the server and recorded in {tasks_log}; rerun `curator review push` to add the "
-                                      "rest (nothing is pushed twice)") from exc
-                for r, tid in zip(batch, task_ids, strict=False):
-                    log.write({"project": pid, "ext_id": r["item_id"], "task_id": tid})
-                summary.imported += len(batch)
-                summary.batches += 1
-                rep.advance(len(batch))
-            rep.finish()
+
+            def task(r: dict[str, Any]) -> dict[str, Any]:
+                path = project.images_root / r["image_path"]
+                rel = path.resolve().relative_to(docroot).as_posix() if mode == "local" else r["image_path"]
+                ref = image_ref(path, rel, mode, cfg.image_url_base)
+                return vqa_task(r, tax, ref) if kind == "vqa" else vr_task(r, ref, "Rate the quality/aesthetics of "
+                                                                                   "this image")
+
+            _import(client, pid, todo.to_dict("records"), task, batch_size or cfg.batch_size, log, summary,
+                    reporter_or_null(reporter))
     finally:
         client.close()
     return summary
+
+
+def _items(project: Project, kind: str, source: str | None) -> tuple[pd.DataFrame, str]:
+    """The rows to push and where they came from (recorded, so pull merges against the same table)."""
+    if kind == "vqa":
+        src = (Path(source) if source else Store(project).sample.path).resolve()
+        if not src.exists():
+            raise StageError(f"{src} does not exist; run `curator sample` (or pass --source TABLE)")
+        df = pd.read_parquet(src) if src.suffix == ".parquet" else pd.DataFrame(list(iter_jsonl(src)))
+        return (df[df["keep"]] if "keep" in df.columns else df), str(src)
+    if kind == "vr":
+        df = Store(project).load_images().rename(columns={"file": "image_path", "path": "source_path"})
+        df["item_id"] = [vr_item_id(d or "unknown", i) for d, i in zip(df["source"].fillna(""), df["image_id"],
+                                                                        strict=True)]
+        return df, "images"
+    raise StageError(f"unknown kind {kind!r}: vqa or vr")
+
+
+def _on_server(client: Studio, pid: int, ids: list[str], tasks_log: Path, log: JsonlAppender) -> dict[str, int]:
+    """Which items already have a task: from the local log when it accounts for every task on the
+    server, else from the server itself (a push that died between import and log, or someone else
+    changed the project); tasks the log missed are recorded now."""
+    known = {r["ext_id"]: r["task_id"] for r in iter_jsonl(tasks_log) if r.get("project") == pid}
+    server_n = int((client.get_project(pid) or {}).get("task_number") or 0)
+    if server_n == len(known):
+        wanted = set(ids)
+        return {k: v for k, v in known.items() if k in wanted}
+    on_server = client.existing_ext_ids(pid, ids)
+    for ext, tid in on_server.items():
+        if ext not in known:
+            log.write({"project": pid, "ext_id": ext, "task_id": tid})
+    return on_server
+
+
+def _import(client: Studio, pid: int, rows: list[dict[str, Any]], task: Any, size: int, log: JsonlAppender,
+            summary: PushSummary, rep: Reporter) -> None:
+    """Import in batches, recording {item id: task id} after each, so a rerun never pushes twice."""
+    rep.start("push", len(rows))
+    for i in range(0, len(rows), size):
+        batch = rows[i:i + size]
+        try:
+            task_ids = client.import_tasks(pid, [task(r) for r in batch])
+        except ReviewError as exc:
+            raise ReviewError(f"{exc}\n{summary.already_on_server + summary.imported} of {summary.items} items are on "
+                              f"the server and recorded in {log.path}; rerun `curator review push` to add the "
+                              "rest (nothing is pushed twice)") from exc
+        for r, tid in zip(batch, task_ids, strict=False):
+            log.write({"project": pid, "ext_id": r["item_id"], "task_id": tid})
+        summary.imported += len(batch)
+        summary.batches += 1
+        rep.advance(len(batch))
+    rep.finish()
 
 
 def _document_root(project: Project) -> Path:
