@@ -21,6 +21,7 @@ import pandas as pd
 
 from curator.config import Project
 from curator.errors import StageError, UsageError
+from curator.store import Store
 from curator.store.io import write_parquet
 
 
@@ -145,66 +146,16 @@ def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal"
         source: input table (default: ``data/checked.parquet``, rows with ``keep``).
         output: output table (default: ``data/sample.parquet``).
     """
-    from curator.store import Store
-
-    if not 0.0 <= train_fraction < 1.0:
-        raise UsageError(f"--train-fraction {train_fraction}: must be in [0, 1)")
-    if n < 1:
-        raise UsageError(f"--n {n}: must be at least 1")
-    if mode not in ("equal", "proportional", "table"):
-        raise UsageError(f"--mode {mode!r}: use equal, proportional or table")
-    for spec in bins or []:
-        parse_bins(spec)
-    if quota and quota != "published" and not Path(quota).is_file():
-        raise UsageError(f"--quota {quota}: no such file (or use 'published')")
+    _check_args(train_fraction, n, mode, bins, quota)
     seed = project.config.seed if seed is None else seed
     store = Store(project)
-    src = Path(source) if source else store.checked.path
-    if not src.exists():
-        raise StageError(f"{src} does not exist; run `curator check` first")
-    df = pd.read_parquet(src)
-    if "keep" in df.columns:
-        df = df[df["keep"]]
-    if df.empty:
-        raise StageError(f"{src} has no kept items to sample from")
-    need_images = bins and any(b.split(":")[0] not in df.columns for b in bins)
-    if need_images or "source" in (by or []):
-        img = store.load_images()[["image_id", "source", "score", "score_norm"]]
-        df = df.merge(img, on="image_id", how="left", suffixes=("", "_img"))
-    by = list(by or ["criterion", "template"])
-    for spec in bins or []:
-        by.append(add_bins(df, spec))
-    missing = [c for c in by if c not in df.columns]
-    if missing:
-        raise StageError(f"unknown stratum column(s) {missing}; available: {sorted(df.columns)}")
+    df, by = _pool(store, source, by, bins)
     summary = SampleSummary()
-    pool = df
-    if train_fraction > 0:
-        h = df["image_id"].map(lambda s: int(s[:8], 16) / 0xFFFFFFFF)
-        rng_shift = (seed * 0.6180339887) % 1.0
-        is_train = ((h + rng_shift) % 1.0) < train_fraction
-        train = df[is_train]
-        pool = df[~is_train]
-        summary.train_pool = len(train)
+    pool, train = _split_train(df, train_fraction, seed)
+    summary.train_pool = len(train)
     summary.candidates = len(pool)
-    if quota:
-        mode = "table"
-    if mode == "equal":
-        quotas: dict[tuple[str, ...], int] | int = n
-    elif mode == "proportional":
-        sizes = pool.groupby(by, observed=True).size()
-        share = sizes / sizes.sum() * n
-        floor = np.floor(share).astype(int)
-        rest = n - int(floor.sum())
-        order = (share - floor).sort_values(ascending=False).index[:rest]
-        floor.loc[order] += 1
-        quotas = {tuple(map(str, k if isinstance(k, tuple) else (k,))): int(v) for k, v in floor.items()}
-    elif mode == "table":
-        if not quota:
-            raise StageError("mode 'table' needs a quota table (--quota FILE or published)")
-        quotas = _quota_table(quota, by, project)
-    else:
-        raise StageError(f"unknown mode {mode!r}: equal, proportional or table")
+    mode = "table" if quota else mode
+    quotas = _quotas(project, pool, by, mode, n, quota)
     chosen, available, got = select(pool, by, quotas, seed)
     wanted = dict.fromkeys(available, quotas) if isinstance(quotas, int) else {
         **dict.fromkeys(available, 0), **{"|".join(k): v for k, v in quotas.items() if v > 0}}
@@ -225,4 +176,70 @@ def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal"
     out.with_suffix(".report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     summary.table = str(out)
     return summary
+
+
+def _check_args(train_fraction: float, n: int, mode: str, bins: list[str] | None, quota: str | None) -> None:
+    if not 0.0 <= train_fraction < 1.0:
+        raise UsageError(f"--train-fraction {train_fraction}: must be in [0, 1)")
+    if n < 1:
+        raise UsageError(f"--n {n}: must be at least 1")
+    if mode not in ("equal", "proportional", "table"):
+        raise UsageError(f"--mode {mode!r}: use equal, proportional or table")
+    for spec in bins or []:
+        parse_bins(spec)
+    if quota and quota != "published" and not Path(quota).is_file():
+        raise UsageError(f"--quota {quota}: no such file (or use 'published')")
+
+
+def _pool(store: Store, source: str | None, by: list[str] | None,
+          bins: list[str] | None) -> tuple[pd.DataFrame, list[str]]:
+    """The kept items with every stratum column (image columns and score bins added when asked for)."""
+    src = Path(source) if source else store.checked.path
+    if not src.exists():
+        raise StageError(f"{src} does not exist; run `curator check` first")
+    df = pd.read_parquet(src)
+    if "keep" in df.columns:
+        df = df[df["keep"]]
+    if df.empty:
+        raise StageError(f"{src} has no kept items to sample from")
+    need_images = bins and any(b.split(":")[0] not in df.columns for b in bins)
+    if need_images or "source" in (by or []):
+        img = store.load_images()[["image_id", "source", "score", "score_norm"]]
+        df = df.merge(img, on="image_id", how="left", suffixes=("", "_img"))
+    strata = list(by or ["criterion", "template"])
+    for spec in bins or []:
+        strata.append(add_bins(df, spec))
+    missing = [c for c in strata if c not in df.columns]
+    if missing:
+        raise StageError(f"unknown stratum column(s) {missing}; available: {sorted(df.columns)}")
+    return df, strata
+
+
+def _split_train(df: pd.DataFrame, train_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(pool, train): a seeded share of *images* set aside, so no image is in both."""
+    if train_fraction <= 0:
+        return df, df.iloc[0:0]
+    h = df["image_id"].map(lambda s: int(s[:8], 16) / 0xFFFFFFFF)
+    is_train = ((h + (seed * 0.6180339887) % 1.0) % 1.0) < train_fraction
+    return df[~is_train], df[is_train]
+
+
+def _quotas(project: Project, pool: pd.DataFrame, by: list[str], mode: str, n: int,
+            quota: str | None) -> dict[tuple[str, ...], int] | int:
+    """Items wanted per stratum: n each (equal), n in total by largest remainder (proportional), or a table."""
+    if mode == "equal":
+        return n
+    if mode == "proportional":
+        sizes = pool.groupby(by, observed=True).size()
+        share = sizes / sizes.sum() * n
+        floor = np.floor(share).astype(int)
+        rest = n - int(floor.sum())
+        order = (share - floor).sort_values(ascending=False).index[:rest]
+        floor.loc[order] += 1
+        return {tuple(map(str, k if isinstance(k, tuple) else (k,))): int(v) for k, v in floor.items()}
+    if mode == "table":
+        if not quota:
+            raise StageError("mode 'table' needs a quota table (--quota FILE or published)")
+        return _quota_table(quota, by, project)
+    raise StageError(f"unknown mode {mode!r}: equal, proportional or table")
 
