@@ -128,7 +128,6 @@ def synth(project: Project, references: str | Path | None = None, *, distortions
     """
     from curator.stages.ingest.run import ingest
 
-    rep = reporter_or_null(reporter)
     dist_ids = distortions or list(DISTORTIONS)
     unknown = [d for d in dist_ids if d not in DISTORTIONS]
     if unknown:
@@ -136,14 +135,26 @@ def synth(project: Project, references: str | Path | None = None, *, distortions
     lvls = levels or list(LEVELS)
     if any(lv not in LEVELS for lv in lvls):
         raise CuratorError(f"levels must be among {LEVELS}, got {lvls}")
-    regs = regions or list(REGIONS)
     out_dir = project.images_root / "synth"
     (out_dir / "refs").mkdir(parents=True, exist_ok=True)
+    refs = _references(out_dir / "refs", references, max_references)
+    jobs = _jobs(refs, out_dir, dist_ids, lvls, regions or list(REGIONS), whole_fraction, seed)
+    rows, invisible = _run_jobs(project, jobs, workers, reporter_or_null(reporter))
+    table = Store(project).synth_labels
+    table.write(rows)
+    ing = ingest(project, project.images_root, labels=table.path, score_cols=["synthetic_quality"], scale="0:100",
+                 source_name="synthetic", license="derived from the reference images' licence", score_domain="iqa",
+                 workers=workers)
+    return SynthSummary(references=len(refs), images=len(rows), invisible=invisible, ingested=ing.ingested,
+                        labels=str(table.path), by_distortion=Counter(r["distortion"] for r in rows))
 
+
+def _references(ref_dir: Path, references: str | Path | None, max_references: int | None) -> list[tuple[str, Path]]:
+    """(reference id, PNG copy under ``ref_dir``) for scikit-image's samples or a folder of the user's."""
     refs: list[tuple[str, Path]] = []
     if references is None:
         for name, img in sample_references(max_references):
-            p = out_dir / "refs" / f"{name}.png"
+            p = ref_dir / f"{name}.png"
             if not p.exists():
                 img.save(p, "PNG")
             refs.append((name, p))
@@ -153,13 +164,18 @@ def synth(project: Project, references: str | Path | None = None, *, distortions
             raise CuratorError(f"{folder}: not a folder of reference images")
         files = sorted(f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)[:max_references]
         for f in files:
-            p = out_dir / "refs" / f"{f.stem}.png"
+            p = ref_dir / f"{f.stem}.png"
             if not p.exists():
                 analysis_image(Image.open(f)).convert("RGB").save(p, "PNG")
             refs.append((f.stem, p))
     if not refs:
         raise CuratorError("no reference images found")
+    return refs
 
+
+def _jobs(refs: list[tuple[str, Path]], out_dir: Path, dist_ids: list[str], lvls: list[int], regs: list[str],
+          whole_fraction: float, seed: int) -> list[tuple[str, str, str, int, str, int, str]]:
+    """One job per output image: clean variants of each reference, and each distortion × level in a seeded region."""
     rng = np.random.default_rng(seed)
     jobs = []
     for ref_id, p in refs:
@@ -177,6 +193,12 @@ def synth(project: Project, references: str | Path | None = None, *, distortions
                     region = regs[0]
                 out = out_dir / f"{ref_id}__{d}__L{lv}__{region}__s{seed}.png"
                 jobs.append((str(p), ref_id, d, lv, region, seed, str(out)))
+    return jobs
+
+
+def _run_jobs(project: Project, jobs: list[tuple[str, str, str, int, str, int, str]], workers: int | None,
+              rep: Reporter) -> tuple[list[dict[str, Any]], int]:
+    """Write the images in worker processes; (label rows of the visible ones, how many were invisible)."""
     rep.start("synth", len(jobs))
     rows, invisible = [], 0
     with ProcessPoolExecutor(max_workers=workers or os.cpu_count(), initializer=die_with_parent) as pool:
@@ -188,12 +210,4 @@ def synth(project: Project, references: str | Path | None = None, *, distortions
             row["path"] = Path(row["path"]).relative_to(project.images_root).as_posix()
             rows.append(row)
     rep.finish()
-    table = Store(project).synth_labels
-    table.write(rows)
-    labels = table.path
-    ing = ingest(project, project.images_root, labels=labels, score_cols=["synthetic_quality"], scale="0:100",
-                 source_name="synthetic", license="derived from the reference images' licence", score_domain="iqa",
-                 workers=workers)
-    return SynthSummary(references=len(refs), images=len(rows), invisible=invisible, ingested=ing.ingested,
-                        labels=str(labels),
-                        by_distortion=Counter(r["distortion"] for r in rows))
+    return rows, invisible
