@@ -223,7 +223,64 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
         workers: decoding processes (default: all cores).
         reporter: progress events.
     """
+    src = _source(project, source, labels, preset, path_col, score_cols, scale, source_name, license, hf_image_col,
+                  hf_split, score_domain)
+    store = Store(project)
+    store.fold_image_parts()  # a killed run's committed chunks first: resume, never redo
+    existing = store.load_images() if store.images.exists() else pd.DataFrame()
+    known_files = set(existing["file"]) if len(existing) else set()
+    known_ids = dict(zip(existing["image_id"], existing["file"], strict=True)) if len(existing) else {}
+    if src.frame is not None:
+        label_rows, todo, rejects, notes = _labelled_files(src.frame, src.scales, src.root, labels)
+    else:
+        (todo, rejects), label_rows, notes = _scan_folder(src.root), {}, Counter()
+    summary = IngestSummary(scanned=len(todo) + len(rejects), notes=notes)
+    fresh = [(a, r) for a, r in todo if image_location(src.root, r, project.images_root) not in known_files]
+    summary.already_present = len(todo) - len(fresh)
+    base = {"root": store.root_text(src.root), "source": src.name, "license": src.license}
     rep = reporter_or_null(reporter)
+    rep.start("ingest", len(fresh))
+    chunk: list[dict[str, Any]] = []
+    for res in _inspect_all(fresh, workers or os.cpu_count() or 1):
+        rep.advance(1)
+        if not res.pop("ok"):
+            rejects.append(res)
+        elif res["image_id"] in known_ids:
+            rejects.append({"path": res["path"], "reason": "duplicate",
+                            "detail": f"same bytes as {known_ids[res['image_id']]}"})
+        else:
+            known_ids[res["image_id"]] = res["path"]
+            chunk.append(_image_row(res, label_rows.get(res["path"], {}), src.scales, base, src.domain,
+                                    image_location(src.root, res["path"], project.images_root)))
+            summary.ingested += 1
+            if len(chunk) >= CHUNK:
+                store.commit_image_part(chunk)
+                chunk = []
+    rep.finish()
+    store.commit_image_part(chunk)
+    summary.total_images = store.fold_image_parts()
+    _write_rejects(store, rejects)
+    summary.rejected = Counter(r["reason"] for r in rejects)
+    summary.table = str(store.images.path)
+    return summary
+
+
+@dataclass
+class _Source:
+    """Where images come from and what the label file says about them."""
+
+    root: Path
+    frame: pd.DataFrame | None
+    scales: dict[str, tuple[float, float] | None]
+    name: str
+    license: str
+    domain: str
+
+
+def _source(project: Project, source: str | Path | None, labels: str | Path | None, preset: str | None,
+            path_col: str, score_cols: list[str] | None, scale: str | None, source_name: str | None,
+            license: str | None, hf_image_col: str, hf_split: str | None, score_domain: str | None) -> _Source:
+    """Resolve the images folder (or materialise an HF dataset) and read the label file, if any."""
     frame: pd.DataFrame | None = None
     scales: dict[str, tuple[float, float] | None] = {}
     src_name, lic = source_name or "", license or ""
@@ -236,7 +293,6 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
         if not root.is_dir():
             raise IngestError(f"{root}: not a folder of images")
         src_name = src_name or root.name
-    root = root.resolve()
     domain = score_domain or ""
     if labels is not None:
         frame, scales, ds_name, ds_lic, ds_domain = _label_frame(Path(labels), preset, path_col, score_cols, scale)
@@ -247,45 +303,7 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
         known = [d.id for d in project.load_taxonomy().domains]
         if domain not in known:
             raise IngestError(f"--score-domain {domain!r} is not a domain of the taxonomy ({', '.join(known)})")
-
-    store = Store(project)
-    store.fold_image_parts()  # a killed run's committed chunks first: resume, never redo
-    existing = store.load_images() if store.images.exists() else pd.DataFrame()
-    images_root = project.images_root
-    known_files = set(existing["file"]) if len(existing) else set()
-    known_ids = dict(zip(existing["image_id"], existing["file"], strict=True)) if len(existing) else {}
-    if frame is not None:
-        label_rows, todo, rejects, notes = _labelled_files(frame, scales, root, labels)
-    else:
-        (todo, rejects), label_rows, notes = _scan_folder(root), {}, Counter()
-    summary = IngestSummary(scanned=len(todo) + len(rejects), notes=notes)
-    fresh = [(a, r) for a, r in todo if image_location(root, r, images_root) not in known_files]
-    summary.already_present = len(todo) - len(fresh)
-    base = {"root": store.root_text(root), "source": src_name, "license": lic}
-    rep.start("ingest", len(fresh))
-    chunk: list[dict[str, Any]] = []
-    for res in _inspect_all(fresh, workers or os.cpu_count() or 1):
-        rep.advance(1)
-        if not res.pop("ok"):
-            rejects.append(res)
-        elif res["image_id"] in known_ids:
-            rejects.append({"path": res["path"], "reason": "duplicate",
-                            "detail": f"same bytes as {known_ids[res['image_id']]}"})
-        else:
-            known_ids[res["image_id"]] = res["path"]
-            chunk.append(_image_row(res, label_rows.get(res["path"], {}), scales, base, domain,
-                                    image_location(root, res["path"], images_root)))
-            summary.ingested += 1
-            if len(chunk) >= CHUNK:
-                store.commit_image_part(chunk)
-                chunk = []
-    rep.finish()
-    store.commit_image_part(chunk)
-    summary.total_images = store.fold_image_parts()
-    _write_rejects(store, rejects)
-    summary.rejected = Counter(r["reason"] for r in rejects)
-    summary.table = str(store.images.path)
-    return summary
+    return _Source(root.resolve(), frame, scales, src_name, lic, domain)
 
 
 CHUNK = 256
