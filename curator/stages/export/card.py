@@ -118,44 +118,56 @@ def write_card(project: Project, out: Path, items: pd.DataFrame, vr: pd.DataFram
                leak: dict[str, Any], fractions: dict[str, float], features: Any = None,
                priors: dict[str, Any] | None = None, unipercept: list[str] | None = None,
                vr_skipped: dict[str, int] | None = None) -> Path:
-    domains = sorted(items["domain"].unique())
-    configs = [{"config_name": "vqa", "default": True,
-                "data_files": [{"split": s, "path": f"data/vqa/{s}-*.parquet"} for s in fractions]}]
-    for d in domains:
-        configs.append({"config_name": f"vqa_{d}",
-                        "data_files": [{"split": s, "path": f"data/vqa_{d}/{s}-*.parquet"} for s in fractions]})
-    if len(vr):
-        configs.append({"config_name": "vr", "data_files": [{"split": s, "path": f"data/vr/{s}-*.parquet"}
-                                                            for s in fractions]})
-    front = {"license": "other", "task_categories": ["visual-question-answering", "image-classification"],
-             "language": ["en"], "tags": ["benchmark", "multiple-choice", "image-quality", "aesthetics", "curator"],
-             "pretty_name": project.config.name, "size_categories": ["n<1K" if len(items) < 1000 else "1K<n<10K"],
-             "configs": configs}
-    if features is not None:
-        front["dataset_info"] = [{"config_name": "vqa", "features": features._to_yaml_list()}]
     stats = construction_stats(project, items)
-    plots = _plots(out, items)
-    crit_rows = []
-    counts = items.groupby("criterion").size()
-    for c in tax.criteria():
-        n = int(counts.get(c.path, 0))
-        if n or c.domain in domains:
-            crit_rows.append([c.domain.upper(), tax.category(f"{c.domain}/{c.category}").name, c.name, f"`{c.path}`", n,
-                              c.published_items if c.published_items is not None else ""])
-    tpl = items.groupby(["domain", "template"]).size().unstack(fill_value=0)
-    letters = items["answer"].value_counts().sort_index()
-    split_rows = [[s, int((items["split"] == s).sum()), int((vr["split"] == s).sum()) if len(vr) else 0]
-                  for s in fractions]
-
-    def pct(key: str) -> str:
-        return f"{100 * stats[key]:.1f}%" if key in stats else "not run"
-
-    ag = stats.get("agreement", {})
     body = [
         f"# {project.config.name}", "",
         f"A perceptual image benchmark built with curator from the `{tax.name}` v{tax.version} taxonomy. "
         "Every item is a multiple-choice question about one image, with its domain, category, criterion and "
         "question template; answers are letters.", "",
+        *_splits_section(items, vr, fractions, leak, vr_skipped),
+        *_counts_section(items, tax),
+        *_priors_section(priors),
+        *_built_section(stats),
+        "## Distribution plots", "", *[f"![{p}]({p})" for p in _plots(out, items)], "",
+        "## Loading", "", "```python", "from datasets import load_dataset",
+        'ds = load_dataset("parquet", data_files={"test": "data/vqa/test-*.parquet"})', "```", "",
+        *_unipercept_section(unipercept),
+        "## Taxonomy", "", tax.to_markdown().split("\n", 4)[-1],
+    ]
+    front = _front_matter(project, items, vr, fractions, features)
+    text = "---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n\n" + "\n".join(body) + "\n"
+    path = out / "README.md"
+    path.write_text(text, encoding="utf-8")
+    (out / "construction.json").write_text(json.dumps(stats, indent=1, default=str))
+    return path
+
+
+def _front_matter(project: Project, items: pd.DataFrame, vr: pd.DataFrame, fractions: dict[str, float],
+                  features: Any) -> dict[str, Any]:
+    """The Hub's YAML header: one config per domain plus ``vqa`` (default) and ``vr``."""
+    configs = [{"config_name": "vqa", "default": True,
+                "data_files": [{"split": s, "path": f"data/vqa/{s}-*.parquet"} for s in fractions]}]
+    for d in sorted(items["domain"].unique()):
+        configs.append({"config_name": f"vqa_{d}",
+                        "data_files": [{"split": s, "path": f"data/vqa_{d}/{s}-*.parquet"} for s in fractions]})
+    if len(vr):
+        configs.append({"config_name": "vr", "data_files": [{"split": s, "path": f"data/vr/{s}-*.parquet"}
+                                                            for s in fractions]})
+    front: dict[str, Any] = {
+        "license": "other", "task_categories": ["visual-question-answering", "image-classification"],
+        "language": ["en"], "tags": ["benchmark", "multiple-choice", "image-quality", "aesthetics", "curator"],
+        "pretty_name": project.config.name, "size_categories": ["n<1K" if len(items) < 1000 else "1K<n<10K"],
+        "configs": configs}
+    if features is not None:
+        front["dataset_info"] = [{"config_name": "vqa", "features": features._to_yaml_list()}]
+    return front
+
+
+def _splits_section(items: pd.DataFrame, vr: pd.DataFrame, fractions: dict[str, float], leak: dict[str, Any],
+                    vr_skipped: dict[str, int] | None) -> list[str]:
+    split_rows = [[s, int((items["split"] == s).sum()), int((vr["split"] == s).sum()) if len(vr) else 0]
+                  for s in fractions]
+    return [
         "## Splits", "", _md_table(["split", "VQA items", "VR images"], split_rows), "",
         "Splits are drawn by group of related images, jointly for VQA and VR: images that share a reference "
         f"or a group column ({', '.join(f'`{c}`' for c in leak.get('group_columns', [])) or 'none present'}) or "
@@ -166,12 +178,37 @@ def write_card(project: Project, out: Path, items: pd.DataFrame, vr: pd.DataFram
         f"({'clean' if leak['clean'] else 'LEAKAGE FOUND'}).", "",
         *([f"VR images left out: {', '.join(f'{v} ({k})' for k, v in vr_skipped.items())}.", ""]
           if vr_skipped else []),
+    ]
+
+
+def _counts_section(items: pd.DataFrame, tax: Any) -> list[str]:
+    """Items per criterion (beside the published counts), per template and per answer letter."""
+    domains = set(items["domain"].unique())
+    counts = items.groupby("criterion").size()
+    crit_rows = []
+    for c in tax.criteria():
+        n = int(counts.get(c.path, 0))
+        if n or c.domain in domains:
+            crit_rows.append([c.domain.upper(), tax.category(f"{c.domain}/{c.category}").name, c.name, f"`{c.path}`", n,
+                              c.published_items if c.published_items is not None else ""])
+    tpl = items.groupby(["domain", "template"]).size().unstack(fill_value=0)
+    letters = items["answer"].value_counts().sort_index()
+    return [
         "## Items per criterion", "",
         _md_table(["domain", "category", "criterion", "path id", "items", "published (UniPercept)"], crit_rows), "",
         "## Items per template", "",
         _md_table(["domain", *tpl.columns.tolist()], [[d, *map(int, r)] for d, r in tpl.iterrows()]), "",
         "## Answer letters", "", _md_table(["letter", "items"], [[k, int(v)] for k, v in letters.items()]), "",
-        *_priors_section(priors),
+    ]
+
+
+def _built_section(stats: dict[str, Any]) -> list[str]:
+    """How the items were made and filtered: generators, prompts, judge, blind check, people."""
+    def pct(key: str) -> str:
+        return f"{100 * stats[key]:.1f}%" if key in stats else "not run"
+
+    ag = stats.get("agreement", {})
+    return [
         "## How it was built", "",
         _md_table(["what", "value"], [
             ["generator(s)", ", ".join(stats["generators"])],
@@ -188,14 +225,4 @@ def write_card(project: Project, out: Path, items: pd.DataFrame, vr: pd.DataFram
             ["annotator agreement (Krippendorff alpha, verdicts)",
              f"{ag['alpha_verdict']:.3f}" if ag and ag.get("alpha_verdict") == ag.get("alpha_verdict") else "n/a"]]),
         "",
-        "## Distribution plots", "", *[f"![{p}]({p})" for p in plots], "",
-        "## Loading", "", "```python", "from datasets import load_dataset",
-        'ds = load_dataset("parquet", data_files={"test": "data/vqa/test-*.parquet"})', "```", "",
-        *_unipercept_section(unipercept),
-        "## Taxonomy", "", tax.to_markdown().split("\n", 4)[-1],
     ]
-    text = "---\n" + yaml.safe_dump(front, sort_keys=False) + "---\n\n" + "\n".join(body) + "\n"
-    path = out / "README.md"
-    path.write_text(text, encoding="utf-8")
-    (out / "construction.json").write_text(json.dumps(stats, indent=1, default=str))
-    return path
