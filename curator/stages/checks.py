@@ -107,53 +107,13 @@ def check(project: Project, *, per_image_cap: int | None = 6, near_duplicate: fl
     tax = project.load_taxonomy()
     seed = project.config.seed if seed is None else seed
     store = Store(project)
-    df = store.qa_candidates()
-    df["model_question"], df["model_options"], df["model_answer"] = df["question"], df["options"], df["answer"]
-    j = store.judgements()
-    if not j.empty:
-        df = df.merge(j[["item_id", "judge_mean", "keep", "scores"]].rename(
-            columns={"keep": "judge_keep", "scores": "judge_scores"}), on="item_id", how="left")
-    else:
-        df["judge_mean"], df["judge_keep"], df["judge_scores"] = np.nan, None, None
-    b = blind_decisions(store)[["item_id", "blind_k", "blind_hits", "blind_drop"]]
-    df = df.merge(b, on="item_id", how="left") if not b.empty else df.assign(blind_k=np.nan, blind_hits=np.nan,
-                                                                             blind_drop=None)
+    df = _with_verdicts(store)
     reasons: list[list[str]] = [rule_violations(r, tax, min_words=min_words, max_words=max_words)
                                 for r in df.to_dict("records")]
-    for i, r in enumerate(df.itertuples()):
-        if r.judge_keep is False or (isinstance(r.judge_keep, float) and not np.isnan(r.judge_keep)
-                                     and not r.judge_keep):
-            reasons[i].append("judge")
-        elif require_judge and (r.judge_keep is None or (isinstance(r.judge_keep, float) and np.isnan(r.judge_keep))):
-            reasons[i].append("not_judged")
-        if r.blind_drop is True:
-            reasons[i].append("blind")
-        elif require_blind and r.blind_drop is not False:
-            reasons[i].append("not_blind_checked")
-    # duplicates within (image, criterion): keep the best judged, then the first written
-    df["_order"] = np.arange(len(df))
-    df["_prio"] = -df["judge_mean"].fillna(0)
-    for _, grp in df.sort_values(["_prio", "_order"]).groupby(["image_id", "criterion"], sort=False):
-        seen: list[str] = []
-        for i, q in zip(grp.index, grp["question"], strict=True):
-            nq = _norm(q)
-            if any(_similar(nq, s, near_duplicate) for s in seen):
-                reasons[df.index.get_loc(i)].append("duplicate_question")
-            else:
-                seen.append(nq)
-    if per_image_cap is not None:
-        ok = [not r for r in reasons]
-        ranked = df.assign(_ok=ok).sort_values(["_prio", "_order"])
-        count: Counter[str] = Counter()
-        for i, img, good in zip(ranked.index, ranked["image_id"], ranked["_ok"], strict=True):
-            if not good:
-                continue
-            count[img] += 1
-            if count[img] > per_image_cap:
-                reasons[df.index.get_loc(i)].append("per_image_cap")
+    _filter_reasons(df, reasons, require_judge, require_blind)
+    _duplicate_and_cap_reasons(df, reasons, near_duplicate, per_image_cap)
     df["drop_reasons"] = reasons
     df["keep"] = [not r for r in reasons]
-    df = df.drop(columns=["_order", "_prio"])
     summary = CheckSummary(candidates=len(df), kept=int(df["keep"].sum()))
     summary.drop_reasons = Counter(x for r in reasons for x in r)
     kept = df[df["keep"]]
@@ -169,3 +129,57 @@ def check(project: Project, *, per_image_cap: int | None = 6, near_duplicate: fl
                                   else json.dumps(v, default=str))
     summary.table = str(store.checked.write(df))
     return summary
+
+
+def _with_verdicts(store: Store) -> pd.DataFrame:
+    """Candidates with the model's original kept aside and the judge's and blind check's verdicts joined."""
+    df = store.qa_candidates()
+    df["model_question"], df["model_options"], df["model_answer"] = df["question"], df["options"], df["answer"]
+    j = store.judgements()
+    if not j.empty:
+        df = df.merge(j[["item_id", "judge_mean", "keep", "scores"]].rename(
+            columns={"keep": "judge_keep", "scores": "judge_scores"}), on="item_id", how="left")
+    else:
+        df["judge_mean"], df["judge_keep"], df["judge_scores"] = np.nan, None, None
+    b = blind_decisions(store)[["item_id", "blind_k", "blind_hits", "blind_drop"]]
+    return df.merge(b, on="item_id", how="left") if not b.empty else df.assign(blind_k=np.nan, blind_hits=np.nan,
+                                                                               blind_drop=None)
+
+
+def _filter_reasons(df: pd.DataFrame, reasons: list[list[str]], require_judge: bool, require_blind: bool) -> None:
+    """What the judge and the blind check decided (and, when required, that they ran at all)."""
+    for i, r in enumerate(df.itertuples()):
+        if r.judge_keep is False or (isinstance(r.judge_keep, float) and not np.isnan(r.judge_keep)
+                                     and not r.judge_keep):
+            reasons[i].append("judge")
+        elif require_judge and (r.judge_keep is None or (isinstance(r.judge_keep, float) and np.isnan(r.judge_keep))):
+            reasons[i].append("not_judged")
+        if r.blind_drop is True:
+            reasons[i].append("blind")
+        elif require_blind and r.blind_drop is not False:
+            reasons[i].append("not_blind_checked")
+
+
+def _duplicate_and_cap_reasons(df: pd.DataFrame, reasons: list[list[str]], near_duplicate: float,
+                               per_image_cap: int | None) -> None:
+    """Near-duplicate questions within (image, criterion), then the per-image cap: best judged first."""
+    order = pd.Series(np.arange(len(df)), index=df.index)
+    prio = -df["judge_mean"].fillna(0)
+    ranked = df.assign(_prio=prio, _order=order).sort_values(["_prio", "_order"])
+    for _, grp in ranked.groupby(["image_id", "criterion"], sort=False):
+        seen: list[str] = []
+        for i, q in zip(grp.index, grp["question"], strict=True):
+            nq = _norm(q)
+            if any(_similar(nq, s, near_duplicate) for s in seen):
+                reasons[df.index.get_loc(i)].append("duplicate_question")
+            else:
+                seen.append(nq)
+    if per_image_cap is None:
+        return
+    count: Counter[str] = Counter()
+    for i, img in zip(ranked.index, ranked["image_id"], strict=True):
+        if reasons[df.index.get_loc(i)]:
+            continue
+        count[img] += 1
+        if count[img] > per_image_cap:
+            reasons[df.index.get_loc(i)].append("per_image_cap")
