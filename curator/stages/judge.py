@@ -14,16 +14,18 @@ from typing import Any
 
 import pandas as pd
 
-from curator.config import Project
+from curator.config import Endpoint, Project
 from curator.engine.client import Engine, Request, Result, RunStats
 from curator.engine.parsing import parse_json_object
 from curator.engine.runner import check_run_args as _check_run_args
+from curator.engine.runner import image_part
 from curator.locking import exclusive
 from curator.progress import Reporter
 from curator.prompts import render, source_hash
 from curator.records import options_text
 from curator.secrets import redact
 from curator.store import Store
+from curator.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 ASPECTS = ("question_validity", "answer_validity", "reasoning_validity", "criterion_relevance")
@@ -83,6 +85,29 @@ def keep_rule(scores: dict[str, int], min_score: int) -> bool:
     return all(scores[a] >= min_score for a in ASPECTS)
 
 
+def _same_family(project: Project, ep: Endpoint) -> str:
+    """A warning when judge and generator are one model family (a judge of another family catches more)."""
+    gen = project.config.models.generator
+    if gen is None or gen.family_name != ep.family_name:
+        return ""
+    msg = (f"judge {ep.model} and generator {gen.model} are both family '{ep.family_name}'; a judge of another "
+           "family catches more")
+    log.warning(msg)
+    return msg
+
+
+def _request(project: Project, tax: Taxonomy, dims: dict[str, dict[str, Any]], it: dict[str, Any]) -> Request:
+    """The rubric prompt for one item, with its image as the generator saw it."""
+    c = tax.get(it["criterion"])
+    text = render("judge.j2", tag=tax.tagged(c), definition=c.definition, template=it["template"],
+                  question=it["question"], options=options_text(list(it["options"])), answer=it["answer"],
+                  rationale=it.get("rationale", ""))
+    img = {"image_path": it["image_path"], "image_id": it["image_id"], **dims.get(it["image_id"], {})}
+    return Request(messages=[{"role": "user", "content": [{"type": "text", "text": text},
+                                                          image_part(img, project, c.domain)]}],
+                   schema=judge_schema(), schema_name="judgement")
+
+
 @exclusive("judge")
 def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: int | None = None,
           max_cost: float | None = None, wait: bool = False, reporter: Reporter | None = None) -> JudgeSummary:
@@ -98,16 +123,11 @@ def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: i
     raw reply) and not asked again; a network failure leaves the item to do.
     """
     _check_run_args(limit, max_cost)
-    from curator.engine.runner import image_part, run_model_stage
+    from curator.engine.runner import run_model_stage
 
     tax = project.load_taxonomy()
     ep = project.endpoint(role)
-    summary = JudgeSummary()
-    gen = project.config.models.generator
-    if gen is not None and gen.family_name == ep.family_name:
-        summary.same_family_warning = (f"judge {ep.model} and generator {gen.model} are both family "
-                                       f"'{ep.family_name}'; a judge of another family catches more")
-        log.warning(summary.same_family_warning)
+    summary = JudgeSummary(same_family_warning=_same_family(project, ep))
     store = Store(project)
     cands = store.qa_candidates()
     done = store.judged.values("item_id") | store.judge_rejects.values("item_id")
@@ -115,19 +135,12 @@ def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: i
     summary.already_done = len(done)
     if limit is not None:
         todo = todo[:limit]
-    dims = Store(project).load_images().set_index("image_id")[["width", "height"]].to_dict("index")
+    dims = store.load_images().set_index("image_id")[["width", "height"]].to_dict("index")
     phash = source_hash("judge.j2")
     out, rej = store.judged.appender(), store.judge_rejects.appender()
 
     def build(it: dict[str, Any]) -> Request:
-        c = tax.get(it["criterion"])
-        text = render("judge.j2", tag=tax.tagged(c), definition=c.definition, template=it["template"],
-                      question=it["question"], options=options_text(list(it["options"])), answer=it["answer"],
-                      rationale=it.get("rationale", ""))
-        img = {"image_path": it["image_path"], "image_id": it["image_id"], **dims.get(it["image_id"], {})}
-        return Request(messages=[{"role": "user", "content": [{"type": "text", "text": text},
-                                                              image_part(img, project, c.domain)]}],
-                       schema=judge_schema(), schema_name="judgement")
+        return _request(project, tax, dims, it)
 
     async def handle(eng: Engine, it: dict[str, Any], res: Result) -> None:
         if not res.ok and (res.transient or res.error in ("bad_input", "image_unreadable", "image_too_large")):
