@@ -8,9 +8,10 @@ cannot be built reaches ``handle`` as a failed result and never stops the run; a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
 from curator.engine.types import Request, Result, RunStats, RunStopping
@@ -37,15 +38,7 @@ async def run_pool(eng: Engine, items: Iterable[T], build: Callable[[T], Request
     it = iter(items)
     t0 = time.perf_counter()
     eng.reporter.start(description or f"{eng.ep.model}", total)
-    loop = asyncio.get_running_loop()
     tasks: list[asyncio.Task[None]] = []
-
-    def on_sigint() -> None:
-        if eng.stopping:
-            for t in tasks:
-                t.cancel()
-        else:
-            eng.stop("interrupted (Ctrl-C): finishing the requests in flight; Ctrl-C again abandons them")
 
     async def worker() -> None:
         while not eng.stopping:
@@ -53,40 +46,16 @@ async def run_pool(eng: Engine, items: Iterable[T], build: Callable[[T], Request
                 item = next(it)
             except StopIteration:
                 return
-            eng.stats.started += 1
-            try:
-                req = build(item)
-            except (CuratorError, OSError, ValueError, KeyError, TypeError) as exc:
-                res = Result(ok=False, key="", error="bad_input", detail=redact(f"{type(exc).__name__}: {exc}"))
-                eng.stats.failures["bad_input"] += 1
-                await handle(item, res)
-                eng.stats.completed += 1
-                continue
-            if req is None:
-                continue
-            try:
-                res = await eng.call(req)
-                await handle(item, res)  # a repair call inside may hit the stop too
-            except RunStopping:
-                eng.stats.started -= 1
+            if not await _one(eng, item, build, handle):
                 return
-            eng.stats.completed += 1
-            eng.reporter.advance(1, cost=f"${eng.stats.cost:.3f}", hits=eng.stats.cache_hits)
 
-    installed = False
     try:
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        installed = True
-    except (NotImplementedError, RuntimeError, ValueError):
-        pass  # not the main thread (Ray actors, notebooks): Ctrl-C is handled by the host
-    try:
-        tasks = [asyncio.ensure_future(worker()) for _ in range(eng.run_cfg.concurrency)]
-        await asyncio.gather(*tasks)
+        with _ctrl_c_stops(eng, tasks):
+            tasks.extend(asyncio.ensure_future(worker()) for _ in range(eng.run_cfg.concurrency))
+            await asyncio.gather(*tasks)
     except asyncio.CancelledError:
         eng.stop(eng.stopping or "interrupted")
     finally:
-        if installed:
-            loop.remove_signal_handler(signal.SIGINT)
         eng.stats.elapsed = time.perf_counter() - t0
         eng.reporter.finish()
     if total is not None:
@@ -99,3 +68,53 @@ async def run_pool(eng: Engine, items: Iterable[T], build: Callable[[T], Request
         err.stats = eng.stats  # the CLI still prints the run table
         raise err
     return eng.stats
+
+
+async def _one(eng: Engine, item: T, build: Callable[[T], Request | None],
+               handle: Callable[[T, Result], Awaitable[None]]) -> bool:
+    """Build, call and hand over one item; False when the run is stopping (the item stays to do)."""
+    eng.stats.started += 1
+    try:
+        req = build(item)
+    except (CuratorError, OSError, ValueError, KeyError, TypeError) as exc:
+        res = Result(ok=False, key="", error="bad_input", detail=redact(f"{type(exc).__name__}: {exc}"))
+        eng.stats.failures["bad_input"] += 1
+        await handle(item, res)
+        eng.stats.completed += 1
+        return True
+    if req is None:
+        return True
+    try:
+        res = await eng.call(req)
+        await handle(item, res)  # a repair call inside may hit the stop too
+    except RunStopping:
+        eng.stats.started -= 1
+        return False
+    eng.stats.completed += 1
+    eng.reporter.advance(1, cost=f"${eng.stats.cost:.3f}", hits=eng.stats.cache_hits)
+    return True
+
+
+@contextlib.contextmanager
+def _ctrl_c_stops(eng: Engine, tasks: list[asyncio.Task[None]]) -> Iterator[None]:
+    """The first Ctrl-C stops taking work and lets requests in flight finish; a second one abandons them."""
+    loop = asyncio.get_running_loop()
+
+    def on_sigint() -> None:
+        if eng.stopping:
+            for t in tasks:
+                t.cancel()
+        else:
+            eng.stop("interrupted (Ctrl-C): finishing the requests in flight; Ctrl-C again abandons them")
+
+    installed = False
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        installed = True
+    except (NotImplementedError, RuntimeError, ValueError):
+        pass  # not the main thread (Ray actors, notebooks): Ctrl-C is handled by the host
+    try:
+        yield
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)
