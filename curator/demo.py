@@ -46,6 +46,7 @@ def demo(directory: str | Path, *, max_references: int = 6, per_cell: int = 12, 
     from curator.stages.ingest import synth
     from curator.stages.plan import plan
     from curator.stages.sample import sample
+    from curator.store import EvalRun
 
     if with_review:  # fail before minutes of work, not after them
         from curator.stages.review.studio import sdk
@@ -83,11 +84,11 @@ def demo(directory: str | Path, *, max_references: int = 6, per_cell: int = 12, 
                            ("VQA random-guess expectation %", f"{s.vqa['random_guess_expected']:.1f}"),
                            ("VR SRCC / PLCC", " / ".join(f"{m['srcc']:.3f} / {m['plcc']:.3f}"
                                                          for m in s.vr["domains"].values())),
-                           ("scores", s.out + "/scores.md")])
+                           ("scores", str(EvalRun(Path(s.out)).markdown))])
     stat = stage("eval (statistic baseline, VR)", lambda: evaluate(project, baseline="statistic", tasks="vr"),
                  lambda s: [("VR SRCC / PLCC", " / ".join(f"{m['srcc']:.3f} / {m['plcc']:.3f}"
                                                           for m in s.vr["domains"].values())),
-                            ("scores", s.out + "/scores.md")])
+                            ("scores", str(EvalRun(Path(s.out)).markdown))])
     result.evaluations = {"random": rnd.markdown, "statistic": stat.markdown}
     if with_review:
         from curator.stages.review.push import push

@@ -253,6 +253,18 @@ class VRRating:
 
 
 @dataclass(slots=True)
+class EvalScores:
+    """``<benchmark>/eval/<run>-<split>/scores.json``: one evaluation run's figures (eval)."""
+
+    run: str
+    split: str
+    vqa: dict[str, Any]
+    vr: dict[str, Any]
+    multimodal: dict[str, float]
+    unfinished: int = 0
+
+
+@dataclass(slots=True)
 class Review:
     """One annotator's decision on one item, as pulled from Label Studio."""
 

@@ -6,12 +6,11 @@ template; optional CircularEval (right under every rotation of the options); a r
 baseline. A ``--text-only`` run of the same model gives multimodal gain (MG = S_v − S_wv) and,
 with the blind answerers' hit rate as the text-only LLM score S_t, leakage (ML = max(0, S_wv − S_t)).
 VR: the paper's 0–100 prompt, SRCC and PLCC per dataset and per domain, invalid replies counted.
-Results: ``<benchmark>/eval/<run>/`` (predictions.jsonl, scores.json, scores.md).
+Results: ``<benchmark>/eval/<run>-<split>/`` (predictions, scores, markdown table; see :class:`curator.store.EvalRun`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -31,7 +30,8 @@ from curator.errors import StageError
 from curator.locking import exclusive
 from curator.progress import Reporter
 from curator.prompts import render
-from curator.records import LETTERS, options_text
+from curator.records import LETTERS, EvalScores, options_text
+from curator.store import EvalRun
 
 GROUPS = ("domain", "category", "criterion", "template")
 
@@ -178,9 +178,8 @@ def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str
     else:
         ep = project.endpoint(role)
         run = ep.model.replace("/", "__") + ("-text-only" if text_only else "") + ("-circular" if circular else "")
-    out = bench / "eval" / f"{run}-{split}"  # one folder per run *and* split: a dev run never overwrites test
-    out.mkdir(parents=True, exist_ok=True)
-    summary = EvalSummary(run=run, out=str(out))
+    files = EvalRun.of(bench, run, split)
+    summary = EvalSummary(run=run, out=str(files.dir))
     tally = _Tally()
     preds: list[dict[str, Any]] = []
     if "vqa" in kinds and (bench / "hf" / "vqa").exists():
@@ -202,15 +201,11 @@ def evaluate(project: Project, benchmark: str | Path | None = None, *, role: str
         vr_preds = _vr(project, bench, df, baseline, role, seed, max_cost, reporter, tally, wait)
         preds += [{**p, "task": "vr"} for p in vr_preds.drop(columns=["image"]).to_dict("records")]
         summary.vr = vr_metrics(vr_preds, plcc_logistic)
-    with (out / "predictions.jsonl").open("w", encoding="utf-8") as fh:
-        for p in preds:
-            fh.write(json.dumps({k: v for k, v in p.items() if k != "image"}, default=_jsonable) + "\n")
     summary.unfinished = tally.unfinished
-    (out / "scores.json").write_text(json.dumps({"run": run, "split": split, "vqa": summary.vqa, "vr": summary.vr,
-                                                 "multimodal": summary.gain, "unfinished": summary.unfinished},
-                                                indent=1, default=_jsonable))
     summary.markdown = scores_markdown(summary)
-    (out / "scores.md").write_text(summary.markdown)
+    files.write(({k: v for k, v in p.items() if k != "image"} for p in preds),
+                EvalScores(run=run, split=split, vqa=summary.vqa, vr=summary.vr, multimodal=summary.gain,
+                           unfinished=summary.unfinished), summary.markdown, default=_jsonable)
     return summary
 
 
@@ -357,10 +352,10 @@ def _vr(project: Project, bench: Path, df: pd.DataFrame, baseline: str | None, r
 def _gain(bench: Path, run: str, split: str, acc: float, df: pd.DataFrame) -> dict[str, float]:
     """MG and ML when both an image run and a text-only run of the same model exist (same split)."""
     base = run.replace("-text-only", "")
-    other = bench / "eval" / f"{base + '-text-only' if run == base else base}-{split}" / "scores.json"
-    if run.startswith("baseline") or not other.exists():
+    other = EvalRun.of(bench, base + "-text-only" if run == base else base, split).read_scores()
+    if run.startswith("baseline") or other is None:
         return {}
-    o = json.loads(other.read_text())["vqa"]["robust"]["overall"]
+    o = other["vqa"]["robust"]["overall"]
     s_v, s_wv = (acc, o) if run == base else (o, acc)
     out = {"S_v": s_v, "S_wv": s_wv, "MG": s_v - s_wv}
     if "blind_hits" in df and df["blind_k"].notna().any():

@@ -7,6 +7,9 @@ table" rule that export, eval and the card share lives here once (:meth:`Store.r
 
 from __future__ import annotations
 
+import dataclasses
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,7 @@ from curator.records import (
     BlindDecision,
     CheckedItem,
     Description,
+    EvalScores,
     ImageRow,
     IngestReject,
     JudgeVerdict,
@@ -87,6 +91,44 @@ class ReviewFiles:
     @property
     def merged(self) -> Path:
         return self.root / "merged"
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """``<benchmark>/eval/<run>-<split>/``: one evaluation run (one folder per run *and* split, so a dev run
+    never overwrites test): per-item predictions, the scores (:class:`~curator.records.EvalScores`) and
+    their markdown table."""
+
+    dir: Path
+
+    @classmethod
+    def of(cls, benchmark: Path, run: str, split: str) -> EvalRun:
+        return cls(benchmark / "eval" / f"{run}-{split}")
+
+    @property
+    def predictions(self) -> Path:
+        return self.dir / "predictions.jsonl"
+
+    @property
+    def scores(self) -> Path:
+        return self.dir / "scores.json"
+
+    @property
+    def markdown(self) -> Path:
+        return self.dir / "scores.md"
+
+    def write(self, predictions: Iterable[dict[str, Any]], scores: EvalScores, markdown: str,
+              default: Any = None) -> None:
+        """Write the run's three files (each whole; a rerun replaces them)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with self.predictions.open("w", encoding="utf-8") as fh:
+            for p in predictions:
+                fh.write(json.dumps(p, default=default) + "\n")
+        self.scores.write_text(json.dumps(dataclasses.asdict(scores), indent=1, default=default))
+        self.markdown.write_text(markdown)
+
+    def read_scores(self) -> dict[str, Any] | None:
+        return json.loads(self.scores.read_text()) if self.scores.exists() else None
 
 
 class Store:
