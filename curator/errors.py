@@ -11,7 +11,6 @@ class, prints its message and exits 1. Third-party exceptions are wrapped at the
     ├── TaxonomyError        a taxonomy or lexicon file that does not validate (file:line each)
     ├── IngestError          a label file or source that cannot be read at all
     ├── EngineError          model calls
-    │   ├── EndpointFatal    an error retrying cannot fix (400, 401, 404, context too long)
     │   ├── CircuitOpen      the run can only fail; stopped after saving finished work
     │   ├── BudgetExceeded   --max-cost reached; finished work is saved
     │   └── Interrupted      Ctrl-C: requests in flight were finished and saved
@@ -57,10 +56,6 @@ class EngineError(CuratorError):
 
     stats: Any = None
     """The run's figures when a run stopped early (the CLI still prints the run table)."""
-
-
-class EndpointFatal(EngineError):
-    """The endpoint refused the request for a reason retrying cannot fix."""
 
 
 class CircuitOpen(EngineError):

@@ -125,6 +125,9 @@ def _vr_items(project: Project, images: pd.DataFrame, tax: Any) -> tuple[pd.Data
                 "taxonomy"] += 1
     rows = rows[~unknown]
     rows["item_id"] = [vr_item_id(d, i) for d, i in zip(rows["dataset"], rows["image_id"], strict=True)]
+    people = Store(project).reviewed_vr  # people's ratings (review pull --kind vr), beside the label
+    if people.exists():
+        rows = rows.merge(people.read(columns=["item_id", "human_score_mean", "n_reviews"]), on="item_id", how="left")
     return rows.rename(columns={"file": "image_path", "score_norm": "gt_norm"}).reset_index(drop=True), skipped
 
 
@@ -150,7 +153,8 @@ def _features(tax: Any, kind: str) -> Any:
         "id": ds.Value("string"), "image": ds.Image(), "image_id": ds.Value("string"),
         "domain": ds.ClassLabel(names=domains), "dataset": ds.Value("string"), "gt_score": ds.Value("float32"),
         "score_min": ds.Value("float32"), "score_max": ds.Value("float32"), "gt_norm": ds.Value("float32"),
-        "source": ds.Value("string"), "source_file": ds.Value("string")})
+        "source": ds.Value("string"), "source_file": ds.Value("string"),
+        "human_score": ds.Value("float32"), "human_ratings": ds.Value("int32")})
 
 
 def _num(v: Any, default: Any = None) -> Any:
@@ -181,7 +185,8 @@ def _vr_row(r: dict[str, Any], files: dict[str, Path]) -> dict[str, Any]:
             "image_id": r["image_id"], "domain": r["domain"], "dataset": r["dataset"], "gt_score": r["gt_score"],
             "score_min": _num(r.get("score_min")), "score_max": _num(r.get("score_max")),
             "gt_norm": _num(r.get("gt_norm")), "source": str(r.get("source") or ""),
-            "source_file": str(r["source_file"])}
+            "source_file": str(r["source_file"]), "human_score": _num(r.get("human_score_mean")),
+            "human_ratings": int(_num(r.get("n_reviews"), 0))}
 
 
 def _answer_text(items: pd.DataFrame) -> pd.Series:

@@ -223,3 +223,29 @@ def test_errors_are_clear_and_lose_nothing(project: Project, label_studio: Proje
     assert (p.data / "review" / "tasks_vqa.jsonl").read_text() == log_before
     fresh = push(p, image_mode="inline", new_project=True)
     assert fresh.imported == 6 and fresh.project_id != s.project_id
+
+
+def test_people_rate_images_and_the_export_carries_their_scores(project: Project, label_studio: Project) -> None:
+    """VR round trip: push the rated images, two people score some, pull, and the exported VR rows hold the
+    people's mean beside the label (one VR item id in review and export)."""
+    p = _items(project, label_studio)
+    s = push(p, kind="vr", image_mode="inline")
+    log = [json.loads(line) for line in (p.data / "review" / "tasks_vr.jsonl").read_text().splitlines()]
+    assert s.imported == len(log) > 2
+    ls = sdk_for(p)
+    u2 = new_user(ls)
+    me = int(ls.users.whoami().id)  # type: ignore[arg-type]
+    rated = {log[0]["ext_id"]: (40, 60), log[1]["ext_id"]: (90, 90)}
+    for rec in log[:2]:
+        for user, score in zip((me, u2), rated[rec["ext_id"]], strict=True):
+            annotate(ls, rec["task_id"], [R("score", "number", {"number": score}),
+                                          R("rating", "rating", {"rating": 3})], user)
+    res = pull(p, kind="vr")
+    assert res.status["rated"] == 2
+    from curator.stages.export import export
+
+    export(p, splits="test")
+    vr = datasets.load_from_disk(str(p.export_dir / p.config.name / "hf" / "vr"))["test"]
+    got = {r["id"]: (r["human_score"], r["human_ratings"]) for r in vr}
+    assert got[log[0]["ext_id"]] == (50.0, 2) and got[log[1]["ext_id"]] == (90.0, 2)
+    assert sum(1 for h, _ in got.values() if h is None) == len(got) - 2
