@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from curator.errors import StageError
-from curator.records import check_columns, typed_table
+from curator.records import check_columns, required_columns, typed_table
 from curator.store.io import JsonlAppender, iter_jsonl, write_jsonl
 
 
@@ -67,13 +67,29 @@ class JsonlTable(Table):
         return {r[key] for r in self if key in r and (not final_only or r.get("final"))}
 
     def appender(self) -> JsonlAppender:
-        """Append rows, each flushed as written (use as a context manager)."""
-        return JsonlAppender(self.path)
+        """Append rows, each flushed as written and checked for the record's required fields."""
+        return _RecordAppender(self.path, self.spec.record)
 
     def write(self, rows: Iterable[dict[str, Any]]) -> int:
         """Replace the whole table atomically."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         return write_jsonl(self.path, rows)
+
+
+class _RecordAppender(JsonlAppender):
+    """A JSONL appender that refuses a row missing a required field of the table's record (before writing it)."""
+
+    def __init__(self, path: Path, record: type) -> None:
+        super().__init__(path)
+        self._required = required_columns(record)
+        self._record = record
+
+    def write(self, record: dict[str, Any]) -> None:
+        missing = [k for k in self._required if k not in record]
+        if missing:
+            raise StageError(f"{self.path}: refusing a row without {', '.join(missing)} (required by "
+                             f"{self._record.__name__}); nothing was written")
+        super().write(record)
 
 
 class ParquetTable(Table):

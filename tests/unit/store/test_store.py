@@ -9,6 +9,7 @@ import pytest
 from curator.config import Project
 from curator.errors import StageError
 from curator.store import TABLES, Store
+from curator.store.io import JsonlAppender
 
 
 def test_every_table_has_one_file_and_a_record_type(project: Project) -> None:
@@ -56,7 +57,7 @@ def test_refined_items_prefers_people_over_filters_over_candidates(project: Proj
     store = Store(project)
     with pytest.raises(StageError, match="nothing to export"):
         store.refined_items()
-    with store.candidates.appender() as out:
+    with JsonlAppender(store.candidates.path) as out:
         out.write({"item_id": "a", "question": "from generate"})
     assert store.refined_items()[1] == store.candidates.path
     row = {"item_id": "a", "image_id": "i", "image_path": "x.png", "criterion": "c", "template": "what",
@@ -69,10 +70,10 @@ def test_refined_items_prefers_people_over_filters_over_candidates(project: Proj
 
 def test_candidates_keep_the_first_write_and_judgements_the_last(project: Project) -> None:
     store = Store(project)
-    with store.candidates.appender() as out:
+    with JsonlAppender(store.candidates.path) as out:  # rows of older runs, not all fields
         out.write({"item_id": "a", "question": "first"})
         out.write({"item_id": "a", "question": "second"})
-    with store.judged.appender() as out:
+    with JsonlAppender(store.judged.path) as out:
         out.write({"item_id": "a", "judge_mean": 2.0})
         out.write({"item_id": "a", "judge_mean": 4.5})
     assert list(store.qa_candidates()["question"]) == ["first"]
@@ -97,3 +98,14 @@ def test_the_architecture_doc_lists_exactly_the_stores_tables() -> None:
     doc = (Path(__file__).resolve().parents[3] / "docs" / "architecture.md").read_text()
     listed = re.findall(r"^\| `data/([a-z_.]+)` \| `(\w+)` \|", doc, flags=re.M)
     assert listed == [(spec.file, spec.record.__name__) for spec in TABLES.values()]
+
+
+def test_an_append_without_a_required_field_is_refused(project: Project) -> None:
+    t = Store(project).judged
+    ok = {"item_id": "a", "scores": {"clarity": 5}, "reasons": {}, "judge_mean": 5.0, "keep": True, "min_score": 4,
+          "model": "m"}
+    with t.appender() as out:
+        out.write(ok)
+        with pytest.raises(StageError, match=r"judge\.jsonl: refusing a row without keep"):
+            out.write({k: v for k, v in ok.items() if k != "keep"})
+    assert t.read() == [ok]
