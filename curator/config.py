@@ -148,6 +148,19 @@ class ImagePolicy(_Model):
     """Memory for payloads built once and reused by later requests on the same image (LRU by bytes)."""
 
 
+class RaySettings(_Model):
+    """Where and how the model-calling stages run with ``runner: ray`` (see docs/scale.md)."""
+
+    address: str | None = None
+    """A Ray cluster (``ray://host:10001`` or ``host:6379``); ``RAY_ADDRESS`` also works; none starts a local instance."""
+    actors: int = Field(2, ge=1, le=4096)
+    """Engine actors; the endpoint's concurrency, rpm, tpm and the money cap are divided among them."""
+    batch_size: int = Field(16, ge=1)
+    """Requests per Ray Data batch (several batches are in flight per actor)."""
+    actor_cpus: float = Field(0.25, gt=0)
+    """CPUs Ray reserves per actor: they wait on the network, so a fraction is enough."""
+
+
 class Config(_Model):
     """The whole ``curator.yaml``."""
 
@@ -163,6 +176,9 @@ class Config(_Model):
     images: ImagePolicy = Field(default_factory=ImagePolicy)
     max_cost: float | None = Field(None, ge=0)
     """Money cap of every model-calling run (0 sends nothing); ``--max-cost`` overrides it per run."""
+    runner: Literal["local", "ray"] = "local"
+    """Where model-calling stages run: in this process, or on Ray Data (``--runner`` overrides it per run)."""
+    ray: RaySettings = Field(default_factory=RaySettings)
 
 
 class Project:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything the tests need, then run them. Usage: bash scripts/test.sh [pytest args]
-#  - .venv      curator with its dev and review extras
+#  - .venv      curator with its dev, review and ray extras (Ray runs as a local instance in the tests)
 #  - .ls-venv   Label Studio in a venv of its own (its pins on openai<2 and pyarrow clash with ours);
 #               the test session starts a real server from it on 127.0.0.1
 set -euo pipefail
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then "$PY" -m venv .venv; fi
 .venv/bin/python -m pip install -q -U pip >/dev/null
-.venv/bin/python -m pip install -q -e ".[dev,review]"
+.venv/bin/python -m pip install -q -e ".[dev,review,ray]"
 if [ ! -x .ls-venv/bin/label-studio ]; then
   "$PY" -m venv .ls-venv
   .ls-venv/bin/python -m pip install -q -U pip >/dev/null

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -186,3 +187,23 @@ def built(project: Project) -> Project:
     check(project, per_image_cap=None)
     sample(project, n=6)
     return project
+
+
+# ---------------------------------------------------------------------------------- local Ray
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[str]:
+    """One local Ray instance for the session (`ray.init(num_cpus=2)`), the same code a user points at a
+    cluster; token authentication is switched off explicitly and the session leaves nothing in ~/.ray.
+    Returns the GCS address, which subprocesses join with RAY_ADDRESS."""
+    import shutil
+    import tempfile
+
+    import ray
+
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must stay under 107 bytes
+    ctx = ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                   _temp_dir=temp)
+    yield ctx.address_info["gcs_address"]
+    ray.shutdown()
+    shutil.rmtree(temp, ignore_errors=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from curator.cli.app import app
-from curator.cli.common import LimitOpt, MaxCostOpt, ProjectOpt, WaitOpt, _project, _run_model_stage, handled
+from curator.cli.common import LimitOpt, MaxCostOpt, ProjectOpt, RunnerOpt, WaitOpt, _project, _run_model_stage, handled
 
 
 # ---------------------------------------------------------------------------------------------- plan
@@ -55,6 +55,7 @@ def generate(backend: str = typer.Option("model", help="model or synthetic."),
              batch_out: str = typer.Option(None, help="Write an OpenAI Batch input file instead of calling."),
              retry_rejects: bool = typer.Option(False, help="Ask again for items whose reply was rejected before."),
              wait: bool = WaitOpt,
+             runner: str = RunnerOpt,
              project: Path = ProjectOpt) -> None:
     """Write QA candidates for the plan (resumable: rerun after any stop).
 
@@ -65,13 +66,14 @@ def generate(backend: str = typer.Option("model", help="model or synthetic."),
         curator generate --limit 20          # a trial run
         curator generate --max-cost 5
         curator generate --backend synthetic
+        curator generate --runner ray        # on Ray Data: RAY_ADDRESS or ray.address, else a local instance
     """
     from curator.cli.render import RichReporter
     from curator.stages.generate import generate as run
 
     p = _project(project)
     _run_model_stage(lambda: run(p, backend=backend, role=role, limit=limit, max_cost=max_cost, batch_out=batch_out,
-                                 retry_rejects=retry_rejects, wait=wait, reporter=RichReporter()), "generate")
+                                 retry_rejects=retry_rejects, wait=wait, runner=runner, reporter=RichReporter()), "generate")
 
 
 # ------------------------------------------------------------------------------------------ describe
@@ -82,6 +84,7 @@ def describe(role: str = typer.Option("describe", help="Model role (falls back t
              max_components: int = typer.Option(4, min=1, help="Components per image."),
              max_cost: float = MaxCostOpt,
              wait: bool = WaitOpt,
+             runner: str = RunnerOpt,
              project: Path = ProjectOpt) -> None:
     """Write the ISTA structured annotation and texture-richness score per image.
 
@@ -93,7 +96,7 @@ def describe(role: str = typer.Option("describe", help="Model role (falls back t
 
     p = _project(project)
     _run_model_stage(lambda: run(p, role=role, limit=limit, max_components=max_components, max_cost=max_cost,
-                                 wait=wait, reporter=RichReporter()), "describe")
+                                 wait=wait, runner=runner, reporter=RichReporter()), "describe")
 
 
 # ----------------------------------------------------------------------------------- quality control
@@ -104,6 +107,7 @@ def judge(role: str = typer.Option("judge", help="Model role of the judge."),
           limit: int = LimitOpt,
           max_cost: float = MaxCostOpt,
           wait: bool = WaitOpt,
+          runner: str = RunnerOpt,
           project: Path = ProjectOpt) -> None:
     """Rate every new candidate on four aspects with a judge of another model family.
 
@@ -115,6 +119,7 @@ def judge(role: str = typer.Option("judge", help="Model role of the judge."),
 
     p = _project(project)
     s = _run_model_stage(lambda: run(p, role=role, min_score=min_score, limit=limit, max_cost=max_cost, wait=wait,
+                                     runner=runner,
                                      reporter=RichReporter()), "judge")
     table("judge rejection by criterion and template", ["criterion", "template", "n", "dropped", "%"],
           [(c, t, n, d, f"{pct:.0f}") for c, t, n, d, pct in s.by_cell])
@@ -127,6 +132,7 @@ def blind(max_hit_rate: float = typer.Option(0.25, min=0.0, max=1.0,
           limit: int = LimitOpt,
           max_cost: float = MaxCostOpt,
           wait: bool = WaitOpt,
+          runner: str = RunnerOpt,
           project: Path = ProjectOpt) -> None:
     """Ask text-only answerers every question without the image; drop what they can answer.
 
@@ -137,5 +143,5 @@ def blind(max_hit_rate: float = typer.Option(0.25, min=0.0, max=1.0,
     from curator.stages.blind import blind as run
 
     p = _project(project)
-    _run_model_stage(lambda: run(p, max_hit_rate=max_hit_rate, limit=limit, max_cost=max_cost, wait=wait,
+    _run_model_stage(lambda: run(p, max_hit_rate=max_hit_rate, limit=limit, max_cost=max_cost, wait=wait, runner=runner,
                                  reporter=RichReporter()), "blind")

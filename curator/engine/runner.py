@@ -50,20 +50,23 @@ def run_stage(project: Project, endpoint: Endpoint, items: Iterable[T], build: C
 def run_model_stage(project: Project, command: str, summary: Any, endpoint: Endpoint, items: Iterable[T],
                     build: Callable[[T], Request | None], handle: Callable[[Engine, T, Result], Awaitable[None]], *,
                     total: int | None, max_cost: float | None = None, reporter: Reporter | None = None,
-                    wait: bool = False) -> RunStats:
+                    wait: bool = False, runner: str | None = None) -> RunStats:
     """The skeleton every model-calling stage shares: take the project lock, run, account for what is left.
 
     ``summary`` gets ``stats`` and, in ``unfinished``, the items a stop left unstarted (the stage's
     ``handle`` adds those that failed transiently). On a stop the exception carries the summary, so
-    the CLI can still print what was done.
+    the CLI can still print what was done. ``runner`` (default: the project's ``runner``) is ``local``
+    (this process) or ``ray`` (Ray Data actors, :mod:`curator.engine.ray_runner`); the stage is the same.
     """
     from curator.errors import EngineError
     from curator.locking import project_lock
 
     try:
         with project_lock(project, command, wait=wait):
-            summary.stats = run_stage(project, endpoint, items, build, handle, total=total, description=command,
-                                      max_cost=max_cost, reporter=reporter)
+            how = check_runner(runner or project.config.runner)
+            run = run_stage if how == "local" else _ray_stage
+            summary.stats = run(project, endpoint, items, build, handle, total=total, description=command,
+                                max_cost=max_cost, reporter=reporter)
     except EngineError as exc:
         summary.stats = getattr(exc, "stats", None)
         exc.summary = summary  # type: ignore[attr-defined]
@@ -72,6 +75,24 @@ def run_model_stage(project: Project, command: str, summary: Any, endpoint: Endp
         if summary.stats is not None:
             summary.unfinished += summary.stats.not_started
     return summary.stats
+
+
+def _ray_stage(project: Project, endpoint: Endpoint, items: Iterable[T], build: Callable[[T], Request | None],
+               handle: Callable[[Engine, T, Result], Awaitable[None]], *, total: int | None, description: str,
+               max_cost: float | None = None, reporter: Reporter | None = None) -> RunStats:
+    from curator.engine.ray_runner import run_on_ray
+
+    install_log_filter()
+    return run_on_ray(project, endpoint, items, build, handle, total=total, description=description,
+                      max_cost=max_cost, reporter=reporter)
+
+
+def check_runner(runner: str) -> str:
+    from curator.errors import UsageError
+
+    if runner not in ("local", "ray"):
+        raise UsageError(f"--runner {runner!r}: use local or ray")
+    return runner
 
 
 def check_run_args(limit: int | None, max_cost: float | None) -> None:

@@ -67,7 +67,8 @@ class BlindSummary:
 
 @exclusive("blind")
 def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = None, max_cost: float | None = None,
-          wait: bool = False, reporter: Reporter | None = None) -> BlindSummary:
+          wait: bool = False, runner: str | None = None,
+             reporter: Reporter | None = None) -> BlindSummary:
     """Ask every blind answerer every new question without the image; summarise hits per item.
 
     A reply that names no option (or a refusal, a cut-short reply) counts as a wrong answer and is
@@ -112,7 +113,7 @@ def blind(project: Project, *, max_hit_rate: float = 0.25, limit: int | None = N
                 summary.answered += 1
 
             run_model_stage(project, f"blind {ep.model}", summary, ep, todo, build, handle, total=len(todo),
-                            max_cost=max_cost, reporter=reporter, wait=wait)
+                            max_cost=max_cost, reporter=reporter, wait=wait, runner=runner)
             if summary.stats is not None:
                 summary.runs.append(summary.stats)
     finally:

@@ -121,7 +121,8 @@ class DescribeSummary:
 
 @exclusive("describe")
 def describe(project: Project, *, role: str = "describe", limit: int | None = None, max_components: int = 4,
-             max_cost: float | None = None, wait: bool = False, reporter: Reporter | None = None) -> DescribeSummary:
+             max_cost: float | None = None, wait: bool = False, runner: str | None = None,
+             reporter: Reporter | None = None) -> DescribeSummary:
     """Annotate every image not yet described; rows go to ``data/describe.jsonl``.
 
     Args:
@@ -129,6 +130,8 @@ def describe(project: Project, *, role: str = "describe", limit: int | None = No
         limit: describe at most this many images.
         max_components: components per image the model may list.
         wait: when another model-calling run holds the project, wait for it instead of failing.
+        runner: ``local`` (this process) or ``ray`` (Ray Data actors; see docs/scale.md); default: the
+            project's ``runner``.
 
     Unusable replies are recorded (final, with the raw text) in ``describe_rejects.jsonl`` and not
     asked again; network failures leave the image to do.
@@ -180,7 +183,7 @@ def describe(project: Project, *, role: str = "describe", limit: int | None = No
 
     try:
         run_model_stage(project, "describe", summary, ep, images, build, handle, total=len(images),
-                        max_cost=max_cost, reporter=reporter, wait=wait)
+                        max_cost=max_cost, reporter=reporter, wait=wait, runner=runner)
     finally:
         out.close()
         rej.close()

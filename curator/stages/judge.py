@@ -110,7 +110,8 @@ def _request(project: Project, tax: Taxonomy, dims: dict[str, dict[str, Any]], i
 
 @exclusive("judge")
 def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: int | None = None,
-          max_cost: float | None = None, wait: bool = False, reporter: Reporter | None = None) -> JudgeSummary:
+          max_cost: float | None = None, wait: bool = False, runner: str | None = None,
+             reporter: Reporter | None = None) -> JudgeSummary:
     """Judge every candidate not judged yet; return kept/dropped counts and per-cell rejection rates.
 
     Args:
@@ -118,6 +119,8 @@ def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: i
         min_score: keep an item when every aspect scores at least this (1–5).
         limit: judge at most this many new items.
         wait: when another model-calling run holds the project, wait for it instead of failing.
+        runner: ``local`` (this process) or ``ray`` (Ray Data actors; see docs/scale.md); default: the
+            project's ``runner``.
 
     A verdict the judge gave in an unusable form is recorded in ``judge_rejects.jsonl`` (with the
     raw reply) and not asked again; a network failure leaves the item to do.
@@ -166,7 +169,7 @@ def judge(project: Project, *, role: str = "judge", min_score: int = 4, limit: i
 
     try:
         run_model_stage(project, "judge", summary, ep, todo, build, handle, total=len(todo), max_cost=max_cost,
-                        reporter=reporter, wait=wait)
+                        reporter=reporter, wait=wait, runner=runner)
     finally:
         out.close()
         rej.close()

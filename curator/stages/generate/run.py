@@ -62,7 +62,8 @@ def _done_ids(project: Project) -> tuple[set[str], set[str]]:
 @exclusive("generate")
 def generate(project: Project, *, backend: str = "model", role: str = "generator", limit: int | None = None,
              max_cost: float | None = None, batch_out: str | None = None, retry_rejects: bool = False,
-             wait: bool = False, reporter: Reporter | None = None) -> GenerateSummary:
+             wait: bool = False, runner: str | None = None,
+             reporter: Reporter | None = None) -> GenerateSummary:
     """Generate candidate QA items for the plan.
 
     Args:
@@ -74,6 +75,8 @@ def generate(project: Project, *, backend: str = "model", role: str = "generator
         retry_rejects: ask again for work items whose reply was rejected as invalid on an earlier run
             (a new request; the rejected reply stays in the cache).
         wait: when another model-calling run holds the project, wait for it instead of failing.
+        runner: ``local`` (this process) or ``ray`` (Ray Data actors; see docs/scale.md); default: the
+            project's ``runner``.
     """
     _check_run_args(limit, max_cost)
     summary, pending = _pending(project, limit, retry_rejects)
@@ -95,7 +98,7 @@ def generate(project: Project, *, backend: str = "model", role: str = "generator
     run = _ModelRun(project, ep, tax, images, descriptions, summary, _retry_salts(project) if retry_rejects else {})
     try:
         run_model_stage(project, "generate", summary, ep, pending, run.build, run.handle, total=len(pending),
-                        max_cost=max_cost, reporter=reporter, wait=wait)
+                        max_cost=max_cost, reporter=reporter, wait=wait, runner=runner)
     finally:
         run.close()
     return summary
