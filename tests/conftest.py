@@ -207,3 +207,36 @@ def ray_cluster() -> Iterator[str]:
     yield ctx.address_info["gcs_address"]
     ray.shutdown()
     shutil.rmtree(temp, ignore_errors=True)
+
+
+def bad_image_folder(root: Path, outside: Path) -> dict[str, str]:
+    """Every bad-input kind the issue lists; returns expected reason per relative path."""
+    save(photo(1), root / "ok" / "plain.jpg")
+    save(photo(2), root / "ok" / "ünïcødé 写真.jpg")
+    save(photo(3, mode="CMYK"), root / "modes" / "cmyk.jpg")
+    Image.fromarray(np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) * 20).save(root / "modes" / "sixteen.png")
+    photo(4).convert("P", palette=Image.Palette.ADAPTIVE).save(root / "modes" / "palette.png")
+    photo(5, mode="RGBA").save(root / "modes" / "alpha.png")
+    rot = photo(6, size=(80, 40))
+    exif = rot.getexif()
+    exif[0x0112] = 6  # rotate 90 CW on display
+    rot.save(root / "modes" / "rotated.jpg", exif=exif)
+    (root / "bad").mkdir()
+    (root / "bad" / "empty.jpg").write_bytes(b"")
+    (root / "bad" / "notes.png").write_text("this is not a png\n")
+    full = jpeg_bytes(photo(7, size=(256, 256)))
+    (root / "bad" / "truncated.jpg").write_bytes(full[: len(full) // 2])
+    (root / "bad" / "garbage.jpg").write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(2000))  # random: any tail is corrupt
+    bomb = Image.new("L", (10000, 10000))  # 100 MP > Pillow's 89 MP limit; PNG compresses it to ~100 kB
+    bomb.save(root / "bad" / "bomb.png")
+    (root / "dup").mkdir()
+    (root / "dup" / "copy.jpg").write_bytes((root / "ok" / "plain.jpg").read_bytes())
+    save(photo(8), outside / "secret.jpg")
+    (root / "links").mkdir()
+    os.symlink(outside / "secret.jpg", root / "links" / "escape.jpg")
+    os.symlink(outside, root / "links" / "escape_dir")
+    os.symlink(root / "ok" / "plain.jpg", root / "links" / "inside.jpg")
+    (root / "readme.txt").write_text("ignored: not an image extension")
+    return {"bad/empty.jpg": "empty_file", "bad/notes.png": "not_an_image", "bad/truncated.jpg": "corrupt",
+            "bad/garbage.jpg": "corrupt", "bad/bomb.png": "decompression_bomb", "dup/copy.jpg": "duplicate",
+            "links/escape.jpg": "outside_root", "links/escape_dir": "outside_root", "links/inside.jpg": "duplicate"}

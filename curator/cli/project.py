@@ -126,6 +126,7 @@ def ingest(source: str = typer.Argument(None, help="Images folder (default: imag
            score_domain: str = typer.Option(None, help="Taxonomy domain the scores rate: iqa, iaa, ista (presets "
                                                        "set their own)."),
            workers: int = typer.Option(None, min=1, help="Decoding processes (default: all cores)."),
+           runner: str = typer.Option("local", help="local (a process pool) or ray (Ray Data, shared folders)."),
            project: Path = ProjectOpt) -> None:
     """Build the images table from a folder, a label file or an HF dataset.
 
@@ -139,7 +140,7 @@ def ingest(source: str = typer.Argument(None, help="Images folder (default: imag
 
     s = run(_project(project), source, labels=labels, preset=preset, path_col=path_col, score_cols=score_col or None,
             scale=scale, source_name=source_name, license=license, hf_image_col=hf_image_col, hf_split=hf_split,
-            score_domain=score_domain, workers=workers, reporter=RichReporter())
+            score_domain=score_domain, workers=workers, runner=runner, reporter=RichReporter())
     kv("ingest", s.rows())
     if s.rejected:
         from curator.config import Project

@@ -202,7 +202,7 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
            preset: str | None = None, path_col: str = "path", score_cols: list[str] | None = None,
            scale: str | None = None, source_name: str | None = None, license: str | None = None,
            hf_image_col: str = "image", hf_split: str | None = None, score_domain: str | None = None,
-           workers: int | None = None, reporter: Reporter | None = None) -> IngestSummary:
+           workers: int | None = None, runner: str = "local", reporter: Reporter | None = None) -> IngestSummary:
     """Build or extend the images table.
 
     Args:
@@ -221,8 +221,14 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
         score_domain: the taxonomy domain the scores rate (``iqa``, ``iaa``, ``ista``); a preset sets
             its own. It decides the VR configuration and prompt of the exported ratings.
         workers: decoding processes (default: all cores).
+        runner: ``local`` (a process pool) or ``ray`` (Ray Data tasks on ``ray.address``/``RAY_ADDRESS``, else
+            a local instance; for folders every node sees). The tables are the same either way.
         reporter: progress events.
     """
+    if runner not in ("local", "ray"):
+        from curator.errors import UsageError
+
+        raise UsageError(f"--runner {runner!r}: use local or ray")
     src = _source(project, source, labels, preset, path_col, score_cols, scale, source_name, license, hf_image_col,
                   hf_split, score_domain)
     store = Store(project)
@@ -241,7 +247,7 @@ def ingest(project: Project, source: str | Path | None = None, *, labels: str | 
     rep = reporter_or_null(reporter)
     rep.start("ingest", len(fresh))
     chunk: list[dict[str, Any]] = []
-    for res in _inspect_all(fresh, workers or os.cpu_count() or 1):
+    for res in _inspect_all(fresh, workers or os.cpu_count() or 1, runner, project.config.ray.address):
         rep.advance(1)
         if not res.pop("ok"):
             rejects.append(res)
@@ -322,8 +328,13 @@ def _image_row(res: dict[str, Any], lab: dict[str, Any], scales: dict[str, Any],
             "meta": json.dumps(meta, default=str)}
 
 
-def _inspect_all(files: list[tuple[str, str]], workers: int) -> Any:
-    """Inspect files in worker processes, yielding results in order."""
+def _inspect_all(files: list[tuple[str, str]], workers: int, runner: str = "local", address: str | None = None) -> Any:
+    """Inspect files in worker processes (or Ray tasks), yielding results in order."""
+    if runner == "ray":
+        from curator.stages.ingest.on_ray import inspect_on_ray
+
+        yield from inspect_on_ray(files, address)
+        return
     if not files:
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
