@@ -176,8 +176,9 @@ class Config(_Model):
     images: ImagePolicy = Field(default_factory=ImagePolicy)
     max_cost: float | None = Field(None, ge=0)
     """Money cap of every model-calling run (0 sends nothing); ``--max-cost`` overrides it per run."""
-    runner: Literal["local", "ray"] = "local"
-    """Where model-calling stages run: in this process, or on Ray Data (``--runner`` overrides it per run)."""
+    runner: Literal["local", "ray", "ray-vllm"] = "local"
+    """Where model-calling stages run: in this process, on Ray Data against the endpoint, or an in-process
+    vLLM on the cluster's GPUs (``--runner`` overrides it per run; docs/scale.md)."""
     ray: RaySettings = Field(default_factory=RaySettings)
 
 

@@ -15,7 +15,8 @@ ProjectOpt = typer.Option(Path("."), "--project", "-p", help="Project folder (ho
 WaitOpt = typer.Option(False, "--wait", help="If another model-calling run holds the project, wait for it.")
 MaxCostOpt = typer.Option(None, min=0, help="Money cap for this run (0 sends nothing; a reply already cached is free).")
 LimitOpt = typer.Option(None, min=0, help="Only this many items (a trial run).")
-RunnerOpt = typer.Option(None, "--runner", help="local (this process) or ray (Ray Data; default: runner in curator.yaml).")
+RunnerOpt = typer.Option(None, "--runner", help="local (this process), ray (Ray Data against the endpoint) or "
+                                                "ray-vllm (vLLM on GPU nodes); default: runner in curator.yaml.")
 
 
 EXIT_ERROR = 1

@@ -64,7 +64,7 @@ def run_model_stage(project: Project, command: str, summary: Any, endpoint: Endp
     try:
         with project_lock(project, command, wait=wait):
             how = check_runner(runner or project.config.runner)
-            run = run_stage if how == "local" else _ray_stage
+            run = {"local": run_stage, "ray": _ray_stage, "ray-vllm": _vllm_stage}[how]
             summary.stats = run(project, endpoint, items, build, handle, total=total, description=command,
                                 max_cost=max_cost, reporter=reporter)
     except EngineError as exc:
@@ -87,11 +87,21 @@ def _ray_stage(project: Project, endpoint: Endpoint, items: Iterable[T], build: 
                       max_cost=max_cost, reporter=reporter)
 
 
+def _vllm_stage(project: Project, endpoint: Endpoint, items: Iterable[T], build: Callable[[T], Request | None],
+                handle: Callable[[Engine, T, Result], Awaitable[None]], *, total: int | None, description: str,
+                max_cost: float | None = None, reporter: Reporter | None = None) -> RunStats:
+    from curator.engine.vllm_runner import run_with_vllm
+
+    install_log_filter()
+    return run_with_vllm(project, endpoint, items, build, handle, total=total, description=description,
+                         max_cost=max_cost, reporter=reporter)
+
+
 def check_runner(runner: str) -> str:
     from curator.errors import UsageError
 
-    if runner not in ("local", "ray"):
-        raise UsageError(f"--runner {runner!r}: use local or ray")
+    if runner not in ("local", "ray", "ray-vllm"):
+        raise UsageError(f"--runner {runner!r}: use local, ray or ray-vllm")
     return runner
 
 
