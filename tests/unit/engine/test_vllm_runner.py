@@ -36,7 +36,7 @@ def test_a_request_becomes_a_vllm_row_with_the_image_inlined_and_guided_json(pro
     row = vllm_row(7, asyncio.run(body()))
     parts = row["messages"][0]["content"]
     assert row["idx"] == 7 and parts[0]["text"] == "Which?"
-    assert parts[1]["image_url"]["url"].startswith("data:image/png;base64,")
+    assert parts[1]["image_url"]["url"].startswith("data:image/")  # the original bytes, inlined
     assert row["sampling_params"]["max_tokens"] == 32 and row["sampling_params"]["guided_decoding"]["json"] == schema
 
 
