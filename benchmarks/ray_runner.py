@@ -4,9 +4,10 @@ Run: .venv/bin/python benchmarks/ray_runner.py [--n 2000] [--latency 0.1] [--con
 Prints wall time and requests/s for: the local runner (one engine, ``concurrency`` in flight), and the
 Ray runner with 1 and 2 actors (each with ``concurrency / actors`` in flight) on a local Ray instance
 (``ray.init(num_cpus=2)``), each as a ratio to the local runner. On this 2-core machine the fake server,
-the driver and the actors share two cores, so these figures show Ray's overhead, not its scaling; a run
-with one endpoint per actor (which needs actors to pick different base URLs) was not measured here
-(docs/scale.md).
+the driver and the actors share two cores, so these figures show Ray's overhead, not its scaling. Last,
+k endpoints (k fake servers as one endpoint's ``base_url`` + ``replicas``) with k actors, k = 1, 2, printed
+as a ratio to k = 1: with endpoints that scale, throughput should grow with k; on two cores the fake
+servers themselves bound it (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ def start_fake(latency: float) -> tuple[subprocess.Popen[str], str]:
     return proc, f"http://127.0.0.1:{port}/v1"
 
 
-def project(root: Path, base_url: str, concurrency: int, actors: int) -> Project:
+def project(root: Path, base_url: str, concurrency: int, actors: int, replicas: list[str] | None = None) -> Project:
     init(root)
     cfg = yaml.safe_load((root / "curator.yaml").read_text())
     cfg["models"]["generator"] = {"model": "fake-vlm", "base_url": base_url, "api_key_env": "FAKE_KEY",
+                                  "replicas": replicas or [],
                                   "run": {"concurrency": concurrency, "timeout": 30, "max_retries": 3}}
     cfg["ray"] = {"actors": actors, "batch_size": 16, "actor_cpus": 0.25}
     (root / "curator.yaml").write_text(yaml.safe_dump(cfg))
@@ -90,6 +92,19 @@ def main() -> None:
                       f"{t_local / t:.2f}")
     finally:
         fake.terminate()
+    by_k = {}
+    for k in (1, 2):  # k endpoints (one fake server each), one actor per endpoint: the endpoints scale with actors
+        servers = [start_fake(a.latency) for _ in range(k)]
+        try:
+            with tempfile.TemporaryDirectory() as tmp:
+                urls = [u for _, u in servers]
+                by_k[k] = run(project(Path(tmp) / f"k{k}", urls[0], a.concurrency * k, k, urls[1:]), a.n, f"k{k}",
+                              True)
+                print(f"ray runner, {k} endpoint(s), {k} actor(s), {a.concurrency} in flight each: {by_k[k]:.1f} s = "
+                      f"{a.n / by_k[k]:.0f} req/s" + (f"; ratio to k=1 {by_k[1] / by_k[k]:.2f}" if k > 1 else ""))
+        finally:
+            for proc, _ in servers:
+                proc.terminate()
     ray.shutdown()
 
 

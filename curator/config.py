@@ -60,6 +60,10 @@ class Endpoint(_Model):
     """Model name as the server knows it (``gpt-4o``, ``Qwen/Qwen2.5-VL-7B-Instruct`` …)."""
     base_url: str = "https://api.openai.com/v1"
     """Any OpenAI-compatible server: vLLM, Ollama (http://localhost:11434/v1), SGLang …"""
+    replicas: list[str] = Field(default_factory=list)
+    """More base URLs serving the same model (one vLLM per node…). The Ray runner spreads its actors over
+    ``base_url`` and these; the local runner uses ``base_url``. Replies are cached under ``base_url``'s
+    identity, so a reply is paid once whichever replica gave it."""
     api_key_env: str = "OPENAI_API_KEY"
     """Name of the environment variable holding the key (never the key itself)."""
     family: str = ""

@@ -61,7 +61,7 @@ class Engine:
 
     def __init__(self, endpoint: Endpoint, cache: ResponseCache, *, prices: dict[str, Price] | None = None,
                  max_cost: float | None = None, image_policy: ImagePolicy | None = None,
-                 reporter: Reporter | None = None) -> None:
+                 reporter: Reporter | None = None, send_to: str | None = None) -> None:
         self.ep = endpoint
         self.run_cfg = endpoint.run
         self.cache = cache
@@ -70,7 +70,8 @@ class Engine:
         self.reporter = reporter_or_null(reporter)
         self.stats = RunStats()
         self.structured = endpoint.json_schema != "off"
-        self._url = endpoint.base_url.rstrip("/") + "/chat/completions"
+        # send_to: one of the endpoint's replicas; the cache key keeps the endpoint's own identity
+        self._url = (send_to or endpoint.base_url).rstrip("/") + "/chat/completions"
         self._host = urlparse(endpoint.base_url).netloc
         self._admission = Admission(self.run_cfg.rpm, self.run_cfg.tpm)
         self._breaker = Breaker(self.run_cfg.breaker_threshold, self.run_cfg.breaker_seconds,

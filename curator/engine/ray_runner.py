@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -101,11 +102,19 @@ class EngineActor:
         if self.eng is None:
             ep = Endpoint.model_validate(self.spec["endpoint"])
             prices = {k: Price.model_validate(v) for k, v in self.spec["prices"].items()}
+            urls = [ep.base_url, *ep.replicas]
+            send_to = urls[await self._index() % len(urls)] if len(urls) > 1 else None
             eng = Engine(ep, ResponseCache(Path(self.spec["cache"])), prices=prices, max_cost=self.spec["max_cost"],
-                         image_policy=ImagePolicy.model_validate(self.spec["images"]))
+                         image_policy=ImagePolicy.model_validate(self.spec["images"]), send_to=send_to)
             await eng.__aenter__()
             self.eng, self.sem = eng, asyncio.Semaphore(ep.run.concurrency)
         return self.eng
+
+    async def _index(self) -> int:
+        """This actor's number in the run (0, 1, …), from the run's counter actor: spreads actors over replicas."""
+        import ray
+
+        return int(await ray.get_actor(self.spec["counter"]).next.remote())
 
     async def _one(self, raw: str) -> str:
         eng = await self._engine()
@@ -136,19 +145,25 @@ def run_on_ray(project: Project, endpoint: Endpoint, items: Iterable[T], build: 
     share, cost_share = actor_share(endpoint, budget, actors)
     items = list(items)
     rows, bad = _requests(items, build)
-    spec = {"endpoint": share.model_dump(), "prices": {k: v.model_dump() for k, v in project.config.prices.items()},
+    counter = _counter(ray, f"curator-actors-{uuid.uuid4().hex}")
+    spec = {"counter": counter[1], "endpoint": share.model_dump(),
+            "prices": {k: v.model_dump() for k, v in project.config.prices.items()},
             "images": project.config.images.model_dump(), "max_cost": cost_share,
             "cache": str(project.cache_dir / "responses.sqlite")}
-    ds = ray.data.from_items(rows or [{"idx": -1, "request": ""}][:0], override_num_blocks=max(1, min(len(rows),
-                                                                                                  4 * actors)))
-    ds = ds.map_batches(EngineActor, fn_constructor_args=(spec,), batch_size=settings.batch_size,
-                        compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=4),
-                        num_cpus=settings.actor_cpus)
+    ds = None
+    if rows:
+        ds = ray.data.from_items(rows, override_num_blocks=max(1, min(len(rows), 4 * actors))).map_batches(
+            EngineActor, fn_constructor_args=(spec,), batch_size=settings.batch_size,
+            compute=ray.data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=4),
+            num_cpus=settings.actor_cpus)
     stats = RunStats()
     t0 = time.perf_counter()
     rep = reporter_or_null(reporter)
     rep.start(description or endpoint.model, total)
-    stopped = asyncio.run(_drain(project, endpoint, budget, items, rows, bad, ds, handle, stats, rep))
+    try:
+        stopped = asyncio.run(_drain(project, endpoint, budget, items, rows, bad, ds, handle, stats, rep))
+    finally:
+        ray.kill(counter[0])
     rep.finish()
     stats.elapsed = time.perf_counter() - t0
     if total is not None:
@@ -161,6 +176,21 @@ def run_on_ray(project: Project, endpoint: Endpoint, items: Iterable[T], build: 
         err.stats = stats
         raise err
     return stats
+
+
+def _counter(ray: Any, name: str) -> tuple[Any, str]:
+    """A named actor handing out 0, 1, 2… to the engine actors of one run (their replica number)."""
+
+    class Counter:
+        def __init__(self) -> None:
+            self.n = -1
+
+        def next(self) -> int:
+            self.n += 1
+            return self.n
+
+    remote: Any = ray.remote(num_cpus=0)(Counter)
+    return remote.options(name=name).remote(), name
 
 
 def _requests(items: list[T], build: Callable[[T], Request | None]) -> tuple[list[dict[str, Any]], list[tuple[int, Result]]]:
@@ -196,7 +226,7 @@ async def _drain(project: Project, endpoint: Endpoint, budget: float | None, ite
                 stats.failures["bad_input"] += 1
                 await handle(eng, items[idx], res)
                 stats.completed += 1
-            batches = iter(ds.iter_batches(batch_size=None, batch_format="numpy")) if rows else iter(())
+            batches = iter(ds.iter_batches(batch_size=None, batch_format="numpy")) if ds is not None else iter(())
             while (batch := await asyncio.to_thread(next, batches, None)) is not None:
                 for idx, raw in zip(batch["idx"], batch["result"], strict=True):
                     res = result_from_json(str(raw))

@@ -106,3 +106,27 @@ def test_a_killed_ray_run_pays_for_nothing_twice(tmp_path: Path, fake: FakeOpenA
     assert len(answered) - len(set(answered)) <= 4  # at most what was in flight at the kill
     ids = [r["item_id"] for r in Store(p).candidates.read()]
     assert len(ids) == len(set(ids)) == planned
+
+
+def test_actors_spread_over_replicas_and_a_reply_is_paid_once_whichever_gave_it(tmp_path: Path, fake: FakeOpenAI,
+                                                                               ray_cluster: str) -> None:
+    from conftest import start_fake
+
+    second = start_fake()
+    try:
+        p = _project(tmp_path / "p", fake, n_images=6, per_cell=4)
+        cfg = yaml.safe_load((p.root / "curator.yaml").read_text())
+        cfg["models"]["generator"]["replicas"] = [second.base_url]
+        cfg["ray"] = {"actors": 2}
+        (p.root / "curator.yaml").write_text(yaml.safe_dump(cfg))
+        p = Project.load(p.root)
+        s = generate(p, runner="ray")
+        planned = len(Store(p).plan.read())
+        served = [len(fake.log()["answered"]), len(second.log()["answered"])]
+        assert s.written == planned and sum(served) == planned and min(served) > 0  # both replicas worked
+        (p.data / "candidates.jsonl").unlink()  # rebuild the table: every reply comes from the cache
+        again = generate(p, runner="ray")
+        assert again.written == planned and again.stats is not None and again.stats.cache_hits == planned
+        assert [len(fake.log()["answered"]), len(second.log()["answered"])] == served
+    finally:
+        second.proc.terminate()  # type: ignore[attr-defined]
