@@ -53,6 +53,13 @@ prices:
 # Stop any model-calling stage once this much money is spent (finished work is kept).
 max_cost: 50.0
 
+# Where model-calling stages run: local (this process), ray (Ray Data actors against the endpoint, each
+# with a share of its limits; pip install "curator-bench[ray]") or ray-vllm (vLLM on GPU nodes). docs/scale.md
+runner: local
+# ray:
+#   address: ray://head-node:10001          # or RAY_ADDRESS; none starts a local instance
+#   actors: 8
+
 images:
   max_side_iaa: 1024       # IAA images may be downscaled; IQA/ISTA always go out as original bytes
   max_bytes: 15000000
