@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # the same names as _EXPORTS, for mypy and editors (tests/uni
     from curator.stages.blind import blind
     from curator.stages.checks import check
     from curator.stages.describe import describe
+    from curator.stages.diff import diff
     from curator.stages.evaluate import evaluate
     from curator.stages.export import export
     from curator.stages.generate import generate
@@ -68,6 +69,7 @@ _EXPORTS = {
     "check": "curator.stages.checks",
     "demo": "curator.demo",
     "describe": "curator.stages.describe",
+    "diff": "curator.stages.diff",
     "evaluate": "curator.stages.evaluate",
     "export": "curator.stages.export",
     "generate": "curator.stages.generate",

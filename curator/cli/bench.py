@@ -78,6 +78,8 @@ def export(name: str = typer.Option(None, help="Folder name under export/ (defau
            push_to_hub: str = typer.Option(None, help="Also push to this HF dataset repo (token: HF_TOKEN)."),
            public: bool = typer.Option(False, help="Make the Hub repo public (default private)."),
            seed: int = typer.Option(None, help="Split seed (default: project seed)."),
+           version: str = typer.Option(None, help="Version X.Y.Z for the manifest and card; the card gets a "
+                                                  "changelog against the export it replaces."),
            project: Path = ProjectOpt) -> None:
     """Write benchmark splits: HF DatasetDict, parquet shards, dataset card, UniPercept files.
 
@@ -85,13 +87,39 @@ def export(name: str = typer.Option(None, help="Folder name under export/ (defau
         curator export --splits dev:0.2,test:0.8
         curator export --splits dev:0.2,test:0.8 --group-by scene_id
         curator export --push-to-hub my-org/my-bench
+        curator export --version 1.1.0       # changelog in the card; a Hub push is tagged v1.1.0
     """
     from curator.cli.render import kv
     from curator.stages.export import export as run
 
     s = run(_project(project), name=name, source=source, splits=splits, near_duplicate_bits=near_duplicate_bits,
-            group_by=group_by or None, include_vr=include_vr, push_to_hub=push_to_hub, public=public, seed=seed)
+            group_by=group_by or None, include_vr=include_vr, push_to_hub=push_to_hub, public=public, seed=seed,
+            version=version)
     kv("export", s.rows())
+
+
+@app.command()
+@handled
+def diff(old: Path = typer.Argument(..., help="The earlier export folder (or a saved HF DatasetDict)."),
+         new: Path = typer.Argument(..., help="The later export folder (or a saved HF DatasetDict)."),
+         json_out: Path = typer.Option(None, "--json", help="Also write the full result (every item id) as JSON."),
+         by: str = typer.Option("criterion", help="Count table by criterion or split.")) -> None:
+    """List added, removed and changed items between two exports, with counts per criterion or split.
+
+    Items are matched by id; a changed item names what changed (question, options, answer, split).
+
+    Examples:
+        cp -r export/my-bench /tmp/my-bench-1.0.0 && curator export --version 1.1.0
+        curator diff /tmp/my-bench-1.0.0 export/my-bench --json changes.json
+    """
+    from curator.cli.render import kv, table
+    from curator.stages.diff import diff as run
+
+    if by not in ("criterion", "split"):
+        raise typer.BadParameter("use criterion or split", param_hint="--by")
+    d = run(old, new, json_out=json_out)
+    kv("diff", d.rows())
+    table(f"changes by {by}", [by, "added", "removed", "changed"], d.table(by))
 
 
 @app.command("eval")

@@ -27,6 +27,19 @@ def item_id(image_id: str, criterion: str, template: str, generator: str, prompt
     return "q" + sha256_hex(key)[:23]
 
 
+def content_id(image_id: str, criterion: str, template: str, question: str, options: list[str], answer: str) -> str:
+    """What an item *says*: image, criterion, template and the final question, option texts and right answer.
+
+    Beside the item id (which names the generation it came from and stays the same when people edit
+    it), two exports hold the same item content exactly when their content ids are equal. The option
+    *order* does not count (letter balancing reorders options between exports); the right answer counts
+    by its text.
+    """
+    opts = [str(o) for o in options]
+    right = opts[LETTERS.index(answer)] if answer in LETTERS[:len(opts)] else answer
+    return "c" + sha256_hex(canonical_json([image_id, criterion, template, question, sorted(opts), right]))[:23]
+
+
 def vr_item_id(dataset: str, image_id: str) -> str:
     """Id of a visual-rating item (one image rated on one dataset's scale), the same in review and export."""
     return f"vr-{(dataset or 'unknown').replace(' ', '_')}-{image_id[:16]}"

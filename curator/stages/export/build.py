@@ -29,8 +29,9 @@ import pandas as pd
 from curator._quiet import quiet
 from curator.balance import balance_letters
 from curator.config import Project
-from curator.errors import ExportError, StageError
-from curator.records import LETTERS, options_text, vr_item_id
+from curator.errors import ExportError, StageError, UsageError
+from curator.records import LETTERS, content_id, options_text, vr_item_id
+from curator.stages.common.versions import changelog, diff, previous_splits
 from curator.stages.export.io import build_atomically
 from curator.stages.export.priors import text_only_baselines
 from curator.stages.export.splits import assign_groups, image_groups, leakage_report, parse_splits
@@ -139,8 +140,8 @@ def _features(tax: Any, kind: str) -> Any:
     domains = [d.id for d in tax.domains]
     if kind == "vqa":
         return ds.Features({
-            "id": ds.Value("string"), "image": ds.Image(), "image_id": ds.Value("string"),
-            "question": ds.Value("string"), "options": ds.Sequence(ds.Value("string")),
+            "id": ds.Value("string"), "image": ds.Image(), "content_id": ds.Value("string"),
+            "image_id": ds.Value("string"), "question": ds.Value("string"), "options": ds.Sequence(ds.Value("string")),
             "answer": ds.Value("string"), "question_inline": ds.Value("string"),
             "domain": ds.ClassLabel(names=domains), "category": ds.ClassLabel(names=cats),
             "criterion": ds.ClassLabel(names=crits), "template": ds.ClassLabel(names=list(TEMPLATES)),
@@ -165,6 +166,7 @@ def _vqa_row(r: dict[str, Any], files: dict[str, Path], image_source: dict[str, 
     q = str(r["question"])
     opts = [str(o) for o in r["options"]]
     return {"id": r["item_id"], "image": {"bytes": files[r["image_id"]].read_bytes(), "path": r["image_name"]},
+            "content_id": content_id(r["image_id"], r["criterion"], r["template"], q, opts, str(r["answer"])),
             "image_id": r["image_id"], "question": q, "options": opts, "answer": str(r["answer"]),
             "question_inline": f"{q}\n{options_text(opts)}", "domain": r["domain"],
             "category": f"{r['domain']}/{r['category']}", "criterion": r["criterion"], "template": r["template"],
@@ -209,14 +211,21 @@ def _balance_per_split(items: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 
 def _assign_splits(items: pd.DataFrame, vr: pd.DataFrame, images: pd.DataFrame, fractions: dict[str, float],
-                   bits: int, group_by: list[str] | None, seed: int) -> tuple[pd.Series, pd.Series, dict[str, int]]:
-    """One split per group of related images, for VQA items and VR images together."""
+                   bits: int, group_by: list[str] | None, seed: int,
+                   before: dict[str, str] | None = None) -> tuple[pd.Series, pd.Series, dict[str, int]]:
+    """One split per group of related images, for VQA items and VR images together; groups with images in
+    ``before`` (image id → split of the export being replaced) keep that split."""
     groups = image_groups(images, bits, group_by)
+    votes: dict[int, Counter[str]] = {}
+    for img, s in (before or {}).items():
+        if img in groups:
+            votes.setdefault(groups[img], Counter())[s] += 1
+    pinned = {g: c.most_common(1)[0][0] for g, c in votes.items()}
     vqa_units = pd.DataFrame({"image_id": items["image_id"], "stratum": "vqa|" + items["criterion"].astype(str) + "|"
                               + items["template"].astype(str) + "|" + _answer_text(items)})
     vr_units = pd.DataFrame({"image_id": vr["image_id"], "stratum": "vr|" + vr["dataset"].astype(str)}) if len(vr) \
         else pd.DataFrame(columns=["image_id", "stratum"])
-    decided = assign_groups(pd.concat([vqa_units, vr_units], ignore_index=True), groups, fractions, seed)
+    decided = assign_groups(pd.concat([vqa_units, vr_units], ignore_index=True), groups, fractions, seed, pinned)
     vqa_split = items["image_id"].map(groups).map(decided)
     vr_split = vr["image_id"].map(groups).map(decided) if len(vr) else pd.Series(dtype=object)
     empty = [s for s in fractions if not (vqa_split == s).any()]
@@ -231,7 +240,8 @@ def _assign_splits(items: pd.DataFrame, vr: pd.DataFrame, images: pd.DataFrame, 
 @quiet
 def export(project: Project, *, name: str | None = None, source: str | None = None, splits: str = "test",
            near_duplicate_bits: int = 6, group_by: list[str] | None = None, include_vr: bool = True,
-           push_to_hub: str | None = None, public: bool = False, seed: int | None = None) -> ExportSummary:
+           push_to_hub: str | None = None, public: bool = False, seed: int | None = None,
+           version: str | None = None) -> ExportSummary:
     """Write the benchmark folder (see the module docstring).
 
     Args:
@@ -245,9 +255,13 @@ def export(project: Project, *, name: str | None = None, source: str | None = No
             reference columns (``ref_id``, ``ref_img`` …) are always used.
         include_vr: also export the visual-rating configuration from the images' scores.
         push_to_hub: also push to this Hugging Face repo (token from ``HF_TOKEN``); private unless ``public``.
+        version: a version ``X.Y.Z`` recorded in the manifest and the card, whose changelog is the diff
+            against the export it replaces; a Hub push tags the revision ``vX.Y.Z``.
     """
 
     name = check_name(name or project.config.name)
+    if version is not None and not re.fullmatch(r"\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?", version):
+        raise UsageError(f"--version {version!r}: use semantic versioning, X.Y.Z")
     seed = project.config.seed if seed is None else seed
     tax = project.load_taxonomy()
     fractions = parse_splits(splits)
@@ -257,7 +271,9 @@ def export(project: Project, *, name: str | None = None, source: str | None = No
         raise ExportError(f"{used} holds no exportable items (after keep/review filters)")
     images = Store(project).load_images()
     vr, vr_skipped = _vr_items(project, images, tax) if include_vr else (pd.DataFrame(), Counter())
-    items["split"], vr_split, _ = _assign_splits(items, vr, images, fractions, near_duplicate_bits, group_by, seed)
+    before = previous_splits(project.export_dir / name, fractions)
+    items["split"], vr_split, _ = _assign_splits(items, vr, images, fractions, near_duplicate_bits, group_by, seed,
+                                                 before)
     items = _balance_per_split(items, seed)
     if len(vr):
         vr["split"] = vr_split
@@ -279,6 +295,8 @@ def export(project: Project, *, name: str | None = None, source: str | None = No
     def build(out: Path) -> None:
         _write_all(project, out, name, items, vr, images, files, tax, fractions, summary, seed=seed,
                    bits=near_duplicate_bits, group_by=group_by, used=used)
+        if version:
+            _record_version(out, project.export_dir / name, version)
 
     final = build_atomically(project.export_dir, name, build)
     summary.out = str(final)
@@ -289,8 +307,26 @@ def export(project: Project, *, name: str | None = None, source: str | None = No
 
         _push(datasets.load_from_disk(str(final / "hf" / "vqa")),
               datasets.load_from_disk(str(final / "hf" / "vr")) if (final / "hf" / "vr").exists() else None,
-              push_to_hub, private=not public, card=final / "README.md")
+              push_to_hub, private=not public, card=final / "README.md", version=version)
     return summary
+
+
+def _record_version(out: Path, previous: Path, version: str) -> None:
+    """The version in the manifest and the card, and a changelog against the export this one replaces."""
+    manifest = json.loads((out / "manifest.json").read_text())
+    before = json.loads((previous / "manifest.json").read_text()) if (previous / "manifest.json").exists() else {}
+    manifest["version"] = version
+    manifest["previous_version"] = before.get("version")
+    text = (out / "README.md").read_text()
+    title, rest = text.split("\n# ", 1)[0], text.split("\n# ", 1)[1]
+    head, body = rest.split("\n", 1)
+    section = f"Version **{version}**.\n"
+    if (previous / "data" / "vqa").is_dir():
+        d = diff(previous, out)
+        manifest["changes"] = {"added": len(d.added), "removed": len(d.removed), "changed": len(d.changed)}
+        section += "\n" + changelog(d, version, before.get("version") or "the previous export") + "\n"
+    (out / "README.md").write_text(f"{title}\n# {head}\n\n{section}{body}")
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 
 def _write_all(project: Project, out: Path, name: str, items: pd.DataFrame, vr: pd.DataFrame, images: pd.DataFrame,
@@ -345,7 +381,7 @@ def _write_all(project: Project, out: Path, name: str, items: pd.DataFrame, vr: 
         "item_ids_sha256": hashlib.sha256("\n".join(sorted(items["item_id"])).encode()).hexdigest()}, indent=1))
 
 
-def _push(vqa: Any, vr: Any, repo: str, *, private: bool, card: Path) -> None:
+def _push(vqa: Any, vr: Any, repo: str, *, private: bool, card: Path, version: str | None = None) -> None:
     token = os.environ.get("HF_TOKEN")
     if not token:
         raise ExportError("--push-to-hub needs a Hugging Face token in the HF_TOKEN environment variable")
@@ -355,7 +391,9 @@ def _push(vqa: Any, vr: Any, repo: str, *, private: bool, card: Path) -> None:
             vr.push_to_hub(repo, config_name="vr", private=private, token=token)
         from huggingface_hub import HfApi
 
-        HfApi(token=token).upload_file(path_or_fileobj=str(card), path_in_repo="README.md", repo_id=repo,
-                                       repo_type="dataset")
+        api = HfApi(token=token)
+        api.upload_file(path_or_fileobj=str(card), path_in_repo="README.md", repo_id=repo, repo_type="dataset")
+        if version:
+            api.create_tag(repo, tag=f"v{version}", repo_type="dataset")
     except Exception as exc:
         raise ExportError(f"push to the Hub ({repo}) failed: {type(exc).__name__}: {exc}") from exc

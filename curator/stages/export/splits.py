@@ -105,11 +105,14 @@ def image_groups(images: pd.DataFrame, threshold: int, group_by: list[str] | Non
     return {iid: find(k) for k, iid in enumerate(ids)}
 
 
-def assign_groups(units: pd.DataFrame, groups: dict[str, int], fractions: dict[str, float], seed: int) -> dict[int, str]:
+def assign_groups(units: pd.DataFrame, groups: dict[str, int], fractions: dict[str, float], seed: int,
+                  pinned: dict[int, str] | None = None) -> dict[int, str]:
     """Group id → split: whole groups, each dealt to the split whose per-stratum deficit is largest.
 
     ``units`` has one row per item to be split (VQA items and VR images together) with columns
     ``image_id`` and ``stratum``; a group's weight in a stratum is its number of units there.
+    ``pinned`` groups keep the split they had (a new version of a benchmark must not move its test
+    items into dev); only the other groups are dealt, and refined, around them.
     """
     g = units["image_id"].map(groups)
     if g.isna().any():
@@ -129,7 +132,16 @@ def assign_groups(units: pd.DataFrame, groups: dict[str, int], fractions: dict[s
     order.sort(key=lambda x: -int(weight[x]))
     decided: dict[int, str] = {}
     n_total = len(units)
+    fixed = {int(grp): s for grp, s in (pinned or {}).items() if s in fractions and grp in set(order)}
+    for grp, s in fixed.items():
+        decided[grp] = s
+        counts = group_counts.loc[grp].to_dict()
+        sizes[s] += sum(counts.values())
+        for c, n in counts.items():
+            current[s][c] += n
     for grp in order:
+        if int(grp) in fixed:
+            continue
         counts = group_counts.loc[grp].to_dict()
         best, best_need = next(iter(fractions)), -np.inf
         for s, frac in fractions.items():
@@ -142,7 +154,7 @@ def assign_groups(units: pd.DataFrame, groups: dict[str, int], fractions: dict[s
         for c, n in counts.items():
             current[best][c] += n
     if len(order) <= REFINE_MAX_GROUPS:
-        _refine(decided, group_counts, totals, fractions)
+        _refine(decided, group_counts, totals, fractions, fixed=set(fixed))
     return decided
 
 
@@ -151,7 +163,7 @@ REFINE_MAX_GROUPS = 400
 
 
 def _refine(decided: dict[int, str], group_counts: pd.Series, totals: dict[str, int], fractions: dict[str, float],
-            max_rounds: int = 200) -> None:
+            max_rounds: int = 200, fixed: set[int] | None = None) -> None:
     """Move or swap groups between splits while that lowers Σ (count − fraction × total)² over strata.
 
     With few, large groups (12 references in a demo) the greedy deal can leave a split's answers
@@ -162,6 +174,7 @@ def _refine(decided: dict[int, str], group_counts: pd.Series, totals: dict[str, 
     col = {c: i for i, c in enumerate(strata)}
     splits = list(fractions)
     groups = list(decided)
+    movable = [g for g in groups if g not in (fixed or set())]
     vec = {g: np.zeros(len(strata)) for g in groups}
     for (g, c), n in group_counts.items():
         vec[int(g)][col[c]] = n
@@ -174,7 +187,7 @@ def _refine(decided: dict[int, str], group_counts: pd.Series, totals: dict[str, 
     for _ in range(max_rounds):
         best: tuple[Any, Any, str] | None = None
         best_gain = 1e-9
-        for g in groups:
+        for g in movable:
             a = decided[g]
             if sum(decided[x] == a for x in groups) > 1:  # a move must not empty its split
                 for b in splits:
@@ -183,7 +196,7 @@ def _refine(decided: dict[int, str], group_counts: pd.Series, totals: dict[str, 
                                 - cost(cur[b] + vec[g], b))
                         if gain > best_gain:
                             best, best_gain = (g, None, b), gain
-            for h in groups:
+            for h in movable:
                 b = decided[h]
                 if h <= g or b == a:
                     continue
