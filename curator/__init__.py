@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # the same names as _EXPORTS, for mypy and editors (tests/uni
     from curator.records import ImageRow, QAItem, Review
     from curator.scaffold import init
     from curator.stages.blind import blind
+    from curator.stages.calibrate import calibrate
     from curator.stages.checks import check
     from curator.stages.describe import describe
     from curator.stages.diff import diff
@@ -66,6 +67,7 @@ _EXPORTS = {
     "Taxonomy": "curator.taxonomy",
     "TaxonomyError": "curator.errors",
     "blind": "curator.stages.blind",
+    "calibrate": "curator.stages.calibrate",
     "check": "curator.stages.checks",
     "demo": "curator.demo",
     "describe": "curator.stages.describe",

@@ -125,6 +125,8 @@ class Models(_Model):
     generator: Endpoint | None = None
     judge: Endpoint | None = None
     blind: list[Endpoint] = Field(default_factory=list)
+    panel: list[Endpoint] = Field(default_factory=list)
+    """Models that answer every candidate for difficulty calibration; ``text_only: true`` ones see no image."""
     describe: Endpoint | None = None
     eval: Endpoint | None = None
 

@@ -43,6 +43,8 @@ def sample(by: list[str] = typer.Option(None, "--by", help="Stratum column (repe
            train_fraction: float = typer.Option(0.0, min=0.0, max=0.95,
                                                 help="Share of images held out as a disjoint train pool."),
            seed: int = typer.Option(None, help="Selection seed (default: project seed)."),
+           difficulty_mix: str = typer.Option(None, help="Shares of easy,moderate,hard,tough per stratum "
+                                                         "(after `curator calibrate`), e.g. 0.2,0.3,0.3,0.2."),
            project: Path = ProjectOpt) -> None:
     """Pick the items that go to people with stratified quotas.
 
@@ -50,12 +52,20 @@ def sample(by: list[str] = typer.Option(None, "--by", help="Stratum column (repe
         curator sample --by criterion --by template --n 20
         curator sample --by criterion --quota published
         curator sample --by criterion --bins score_norm:q3 --mode proportional --n 500
+        curator sample --by difficulty --n 50                      # after curator calibrate
+        curator sample --by criterion --n 20 --difficulty-mix 0.2,0.3,0.3,0.2
     """
     from curator.cli.render import kv, table
     from curator.stages.sample import sample as run
 
+    mix = None
+    if difficulty_mix:
+        try:
+            mix = [float(x) for x in difficulty_mix.split(",")]
+        except ValueError as exc:
+            raise typer.BadParameter("four comma-separated shares", param_hint="--difficulty-mix") from exc
     s = run(_project(project), by=by or None, mode=mode, n=n, quota=quota, bins=bins or None,
-            train_fraction=train_fraction, seed=seed)
+            train_fraction=train_fraction, seed=seed, difficulty_mix=mix)
     keys = sorted(set(s.before) | set(s.after))
     table("distribution (first stratum column)", ["value", "before", "after"],
           [(k, s.before.get(k, 0), s.after.get(k, 0)) for k in keys])

@@ -145,3 +145,36 @@ def blind(max_hit_rate: float = typer.Option(0.25, min=0.0, max=1.0,
     p = _project(project)
     _run_model_stage(lambda: run(p, max_hit_rate=max_hit_rate, limit=limit, max_cost=max_cost, wait=wait, runner=runner,
                                  reporter=RichReporter()), "blind")
+
+
+# ----------------------------------------------------------------------------------------- calibrate
+@app.command()
+@handled
+def calibrate(circular: bool = typer.Option(False, help="CircularEval: right only under every option rotation."),
+              edges: str = typer.Option("0.75,0.5,0.25", help="Lower bounds of easy, moderate, hard on the "
+                                                                "fraction of the panel that is right."),
+              limit: int = LimitOpt,
+              max_cost: float = MaxCostOpt,
+              wait: bool = WaitOpt,
+              runner: str = RunnerOpt,
+              project: Path = ProjectOpt) -> None:
+    """Let a panel of models (models.panel) answer every candidate; bin items easy/moderate/hard/tough.
+
+    Items every image-seeing and every text-only panellist misses are flagged as possibly wrong ground
+    truth. `curator sample --by difficulty` and `--difficulty-mix` use the bins.
+
+    Examples:
+        curator calibrate
+        curator calibrate --circular --edges 0.8,0.5,0.2
+    """
+    from curator.cli.render import RichReporter
+    from curator.errors import UsageError
+    from curator.stages.calibrate import calibrate as run
+
+    try:
+        bounds = tuple(float(x) for x in edges.split(","))
+    except ValueError as exc:
+        raise UsageError(f"--edges {edges!r}: three comma-separated fractions") from exc
+    p = _project(project)
+    _run_model_stage(lambda: run(p, circular=circular, edges=bounds, limit=limit, max_cost=max_cost, wait=wait,
+                                 runner=runner, reporter=RichReporter()), "calibrate")

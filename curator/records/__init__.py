@@ -16,10 +16,12 @@ from curator.records.rows import (
     BlindDecision,
     CheckedItem,
     Description,
+    Difficulty,
     EvalScores,
     ImageRow,
     IngestReject,
     JudgeVerdict,
+    PanelAnswer,
     Provenance,
     QAItem,
     Reject,
@@ -32,8 +34,9 @@ from curator.records.rows import (
 from curator.records.schema import arrow_schema, check_columns, required_columns, typed_table
 
 __all__ = [
-    "LETTERS", "BlindAnswer", "BlindDecision", "CheckedItem", "Description", "EvalScores", "ImageRow", "IngestReject",
-    "JudgeVerdict", "Provenance", "QAItem", "Reject", "Review", "ReviewedItem", "SynthLabel", "VRRating", "WorkItem",
-    "arrow_schema", "canonical_json", "check_columns", "content_id", "inline_question", "item_id", "new_qa_item",
-    "options_text", "required_columns", "sha256_hex", "typed_table", "vr_item_id",
+    "LETTERS", "BlindAnswer", "BlindDecision", "CheckedItem", "Description", "Difficulty", "EvalScores", "ImageRow",
+    "IngestReject", "JudgeVerdict", "PanelAnswer", "Provenance", "QAItem", "Reject", "Review", "ReviewedItem",
+    "SynthLabel", "VRRating", "WorkItem", "arrow_schema", "canonical_json", "check_columns", "content_id",
+    "inline_question", "item_id", "new_qa_item", "options_text", "required_columns", "sha256_hex", "typed_table",
+    "vr_item_id",
 ]

@@ -193,6 +193,31 @@ class BlindDecision:
 
 
 @dataclass(slots=True)
+class PanelAnswer:
+    """``calibrate.jsonl``: one panel model's answer to one item (one rotation under CircularEval)."""
+
+    item_id: str
+    model: str
+    text_only: bool
+    rotation: int
+    letter: str | None
+    correct: bool
+    raw: str = ""
+
+
+@dataclass(slots=True)
+class Difficulty:
+    """``difficulty.parquet``: how hard the panel found an item (calibrate)."""
+
+    item_id: str
+    panel_k: int
+    panel_right: float  # fraction of the panel right
+    difficulty: str  # easy | moderate | hard | tough
+    right_models: list[str]
+    possibly_wrong_truth: bool  # every image-seeing and every text-only model missed it
+
+
+@dataclass(slots=True)
 class CheckedItem:
     """``checked.parquet`` (check) and ``sample.parquet``/``train_pool.parquet`` (sample): QA items
     with the filters' verdicts; ``keep`` says whether the item goes on."""

@@ -133,7 +133,8 @@ def select(df: pd.DataFrame, by: list[str], quotas: dict[tuple[str, ...], int] |
 
 def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal", n: int = 30,
            quota: str | None = None, bins: list[str] | None = None, train_fraction: float = 0.0,
-           seed: int | None = None, source: str | None = None, output: str | None = None) -> SampleSummary:
+           seed: int | None = None, source: str | None = None, output: str | None = None,
+           difficulty_mix: list[float] | None = None) -> SampleSummary:
     """Select the items that go to people; writes ``data/sample.parquet`` and a report.
 
     Args:
@@ -145,17 +146,27 @@ def sample(project: Project, *, by: list[str] | None = None, mode: str = "equal"
         train_fraction: put this share of images (seeded, by image) in a disjoint train pool.
         source: input table (default: ``data/checked.parquet``, rows with ``keep``).
         output: output table (default: ``data/sample.parquet``).
+        difficulty_mix: shares of easy, moderate, hard, tough items within each stratum (``curator
+            calibrate`` first; equal mode: the n of a stratum is split by these shares, largest remainder).
+            ``by=["difficulty"]`` stratifies by the bin instead.
     """
     _check_args(train_fraction, n, mode, bins, quota)
+    if difficulty_mix is not None and (mode != "equal" or quota or len(difficulty_mix) != 4
+                                       or any(x < 0 for x in difficulty_mix) or not sum(difficulty_mix) > 0):
+        raise UsageError(f"--difficulty-mix {difficulty_mix}: four non-negative shares (easy, moderate, hard, "
+                         "tough), with --mode equal and no --quota")
     seed = project.config.seed if seed is None else seed
     store = Store(project)
-    df, by = _pool(store, source, by, bins)
+    df, by = _pool(store, source, by, bins, with_difficulty=difficulty_mix is not None)
     summary = SampleSummary()
     pool, train = _split_train(df, train_fraction, seed)
     summary.train_pool = len(train)
     summary.candidates = len(pool)
     mode = "table" if quota else mode
-    quotas = _quotas(project, pool, by, mode, n, quota)
+    quotas = (_mix_quotas(pool, by, n, difficulty_mix) if difficulty_mix is not None
+              else _quotas(project, pool, by, mode, n, quota))
+    if difficulty_mix is not None:
+        by = [*by, "difficulty"]
     chosen, available, got = select(pool, by, quotas, seed)
     wanted = dict.fromkeys(available, quotas) if isinstance(quotas, int) else {
         **dict.fromkeys(available, 0), **{"|".join(k): v for k, v in quotas.items() if v > 0}}
@@ -191,9 +202,9 @@ def _check_args(train_fraction: float, n: int, mode: str, bins: list[str] | None
         raise UsageError(f"--quota {quota}: no such file (or use 'published')")
 
 
-def _pool(store: Store, source: str | None, by: list[str] | None,
-          bins: list[str] | None) -> tuple[pd.DataFrame, list[str]]:
-    """The kept items with every stratum column (image columns and score bins added when asked for)."""
+def _pool(store: Store, source: str | None, by: list[str] | None, bins: list[str] | None,
+          with_difficulty: bool = False) -> tuple[pd.DataFrame, list[str]]:
+    """The kept items with every stratum column (image columns, score bins, difficulty added when asked for)."""
     src = Path(source) if source else store.checked.path
     if not src.exists():
         raise StageError(f"{src} does not exist; run `curator check` first")
@@ -206,6 +217,12 @@ def _pool(store: Store, source: str | None, by: list[str] | None,
     if need_images or "source" in (by or []):
         img = store.load_images()[["image_id", "source", "score", "score_norm"]]
         df = df.merge(img, on="image_id", how="left", suffixes=("", "_img"))
+    if (with_difficulty or "difficulty" in (by or [])) and "difficulty" not in df.columns:
+        if not store.difficulty.exists():
+            raise StageError("stratifying by difficulty needs `curator calibrate` first (no difficulty table)")
+        diff = store.difficulty.read(columns=["item_id", "difficulty"])
+        df = df.merge(diff, on="item_id", how="left")
+        df["difficulty"] = df["difficulty"].fillna("uncalibrated")
     strata = list(by or ["criterion", "template"])
     for spec in bins or []:
         strata.append(add_bins(df, spec))
@@ -222,6 +239,17 @@ def _split_train(df: pd.DataFrame, train_fraction: float, seed: int) -> tuple[pd
     h = df["image_id"].map(lambda s: int(s[:8], 16) / 0xFFFFFFFF)
     is_train = ((h + (seed * 0.6180339887) % 1.0) % 1.0) < train_fraction
     return df[~is_train], df[is_train]
+
+
+def _mix_quotas(pool: pd.DataFrame, by: list[str], n: int, mix: list[float]) -> dict[tuple[str, ...], int]:
+    """n per stratum of ``by``, split over the difficulty bins by ``mix`` (largest remainder, sums to n)."""
+    bins = ("easy", "moderate", "hard", "tough")
+    share = np.array(mix, dtype=float) / sum(mix) * n
+    counts = np.floor(share).astype(int)
+    for k in np.argsort(-(share - counts), kind="stable")[: n - int(counts.sum())]:
+        counts[k] += 1
+    keys = {tuple(map(str, k if isinstance(k, tuple) else (k,))) for k in pool.groupby(by, observed=True).groups}
+    return {(*k, b): int(c) for k in sorted(keys) for b, c in zip(bins, counts, strict=True)}
 
 
 def _quotas(project: Project, pool: pd.DataFrame, by: list[str], mode: str, n: int,

@@ -23,10 +23,12 @@ from curator.records import (
     BlindDecision,
     CheckedItem,
     Description,
+    Difficulty,
     EvalScores,
     ImageRow,
     IngestReject,
     JudgeVerdict,
+    PanelAnswer,
     QAItem,
     Reject,
     ReviewedItem,
@@ -51,6 +53,9 @@ TABLES: dict[str, TableSpec] = {
     "judge_rejects": TableSpec("judge_rejects.jsonl", Reject, "judge", ("judge (resume)",)),
     "blind": TableSpec("blind.jsonl", BlindAnswer, "blind", ("blind (decisions)", "card")),
     "blind_decisions": TableSpec("blind_decisions.parquet", BlindDecision, "blind", ("check",)),
+    "panel_answers": TableSpec("calibrate.jsonl", PanelAnswer, "calibrate", ("calibrate (difficulty)",)),
+    "difficulty": TableSpec("difficulty.parquet", Difficulty, "calibrate", ("sample --by difficulty",
+                                                                           "review push --order disagreement")),
     "checked": TableSpec("checked.parquet", CheckedItem, "check", ("sample", "export")),
     "sample": TableSpec("sample.parquet", CheckedItem, "sample", ("review push", "review pull", "export")),
     "train_pool": TableSpec("train_pool.parquet", CheckedItem, "sample --train-pool", ("(users: a training pool)",)),
@@ -146,6 +151,8 @@ class Store:
     judge_rejects: JsonlTable
     blind: JsonlTable
     blind_decisions: ParquetTable
+    panel_answers: JsonlTable
+    difficulty: ParquetTable
     checked: ParquetTable
     sample: ParquetTable
     train_pool: ParquetTable

@@ -5,6 +5,7 @@ JSON schema (``response_format``) when there is one, so every stage gets valid, 
 answers without scripting; rules posted to ``/admin/rules`` inject faults for matching requests:
 
     {"match": "substring of the request body", "times": 2,           # optional; default every time
+     "model": "fake-a",                                               # optional: only requests for this model
      "status": 429, "retry_after": 1,                                 # an HTTP error ("Retry-After" as given)
      "echo_auth": true,                                               # put the Authorization header in the error
      "delay": 30,                                                     # hang (past the client timeout)
@@ -92,9 +93,9 @@ class FakeServer:
         self.recent: collections.deque[list[dict[str, Any]]] = collections.deque(maxlen=1000)
         self.received = 0
 
-    def _rule(self, raw: str) -> dict[str, Any] | None:
+    def _rule(self, raw: str, model: str = "") -> dict[str, Any] | None:
         for r in self.rules:
-            if r.get("match", "") in raw and r.get("times", 1) != 0:
+            if r.get("match", "") in raw and r.get("times", 1) != 0 and r.get("model", model) == model:
                 if "times" in r:
                     r["times"] -= 1
                 return r
@@ -111,7 +112,7 @@ class FakeServer:
         if request.headers.get("Authorization", "") == "Bearer sk-wrong":
             return web.json_response({"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}},
                                      status=401)
-        rule = self._rule(raw) or {}
+        rule = self._rule(raw, str(body.get("model", ""))) or {}
         self.requests.append({"t": time.time(), "status": int(rule.get("status", 200)), "model": body.get("model")})
         self.recent.append(_parts(body))
         if self.latency:

@@ -126,6 +126,7 @@ def write_card(project: Project, out: Path, items: pd.DataFrame, vr: pd.DataFram
         "question template; answers are letters.", "",
         *_splits_section(items, vr, fractions, leak, vr_skipped),
         *_counts_section(items, tax),
+        *_difficulty_section(items),
         *_priors_section(priors),
         *_built_section(stats),
         "## Distribution plots", "", *[f"![{p}]({p})" for p in _plots(out, items)], "",
@@ -200,6 +201,19 @@ def _counts_section(items: pd.DataFrame, tax: Any) -> list[str]:
         _md_table(["domain", *tpl.columns.tolist()], [[d, *map(int, r)] for d, r in tpl.iterrows()]), "",
         "## Answer letters", "", _md_table(["letter", "items"], [[k, int(v)] for k, v in letters.items()]), "",
     ]
+
+
+def _difficulty_section(items: pd.DataFrame) -> list[str]:
+    """How hard the items are for the calibration panel (``curator calibrate``), per domain and per template."""
+    if "difficulty" not in items.columns or not items["difficulty"].notna().any():
+        return []
+    bins = [b for b in ("easy", "moderate", "hard", "tough", "uncalibrated") if (items["difficulty"] == b).any()]
+    out = ["## Difficulty (calibration panel)", "",
+           "Bins by the fraction of the panel that answered right (`curator calibrate`).", ""]
+    for col in ("domain", "template"):
+        t = items.groupby([col, "difficulty"]).size().unstack(fill_value=0).reindex(columns=bins, fill_value=0)
+        out += [_md_table([col, *bins], [[k, *map(int, r)] for k, r in t.iterrows()]), ""]
+    return out
 
 
 def _built_section(stats: dict[str, Any]) -> list[str]:

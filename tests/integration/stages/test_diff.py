@@ -70,7 +70,7 @@ def test_diff_reports_exactly_the_edits_between_two_versions(built: Project, tmp
 
 
 def test_an_export_version_must_be_semantic(built: Project) -> None:
-    with pytest.raises(UsageError, match="X.Y.Z"):
+    with pytest.raises(UsageError, match=r"X\.Y\.Z"):
         export(built, version="v2")
 
 
