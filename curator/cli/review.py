@@ -54,18 +54,21 @@ def push(source: str = typer.Option(None, help="Table to push (default: data/sam
          image_mode: str = typer.Option(None, help="local, url or inline (default: label_studio.image_mode)."),
          new_project: bool = typer.Option(False, help="Create a new Label Studio project."),
          url: str = typer.Option(None, help="Label Studio URL (default: label_studio.url)."),
+         order: str = typer.Option("sample", help="sample (table order) or disagreement (items the generator, "
+                                                 "judge, blind check and panel disagree on first)."),
          project: Path = ProjectOpt) -> None:
     """Send items to Label Studio; pushing again adds only new items.
 
     Examples:
         curator review push --overlap 2
+        curator review push --order disagreement      # after judge / blind / calibrate
         curator review push --source data/checked.parquet --image-mode inline
     """
     from curator.cli.render import RichReporter, kv
     from curator.stages.review.push import push as run
 
     s = run(_project(project), source=source, kind=kind, overlap=overlap, batch_size=batch_size,
-            image_mode=image_mode, new_project=new_project, url=url, reporter=RichReporter())
+            image_mode=image_mode, new_project=new_project, url=url, order=order, reporter=RichReporter())
     kv("review push", s.rows())
 
 
@@ -107,3 +110,9 @@ def status(kind: str = typer.Option("vqa", help="vqa or vr."), url: str = typer.
 
     s = run(_project(project), kind=kind, url=url)
     table(f"review status ({s.overlap} annotators wanted per item)", ["criterion", *COLUMNS], s.table())
+    if s.flagged:
+        from curator.cli.render import kv
+
+        kv("priority list (review push --order disagreement)",
+           [("flagged items reviewed", f"{s.flagged_done} of {s.flagged}"),
+            ("reviewed without a gap down to rank", f"{s.priority_prefix} of {s.tasks}")])

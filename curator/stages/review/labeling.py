@@ -16,6 +16,7 @@ ISSUES = ("ambiguous_question", "multiple_correct", "no_correct_option", "answer
           "image_unclear", "off_criterion", "unsafe_content")
 
 VQA_CONFIG = """<View>
+  <Header value="$review_note"/>
   <Header value="Criterion"/>
   <Text name="criterion" value="$criterion_text"/>
   <Image name="image" value="$image" maxWidth="720px" zoom="true"/>
@@ -106,7 +107,8 @@ def vqa_task(item: dict[str, Any], tax: Taxonomy, image: str) -> dict[str, Any]:
                      "option_letters": [{"value": lt} for lt in LETTERS[:len(opts)]],
                      "model_answer": item["answer"],
                      "model_answer_text": f"{item['answer']}. {opts[LETTERS.index(item['answer'])]} — "
-                                          f"{item.get('rationale', '')}"},
+                                          f"{item.get('rationale', '')}",
+                     "priority": float(item.get("priority") or 0.0), "review_note": str(item.get("review_note") or "")},
             "predictions": [pred]}
 
 

@@ -21,6 +21,7 @@ from curator.errors import ReviewError, StageError
 from curator.progress import Reporter, reporter_or_null
 from curator.records import vr_item_id
 from curator.stages.review.labeling import VR_CONFIG, image_ref, instructions, vqa_config, vqa_task, vr_task
+from curator.stages.review.priority import order_by_disagreement
 from curator.stages.review.studio import Studio, sdk
 from curator.store import Store
 from curator.store.io import JsonlAppender, iter_jsonl
@@ -138,6 +139,7 @@ def _ensure_project(project: Project, client: Studio, kind: str, title: str, con
 
 def push(project: Project, *, source: str | None = None, kind: str = "vqa", overlap: int | None = None,
          batch_size: int | None = None, image_mode: str | None = None, new_project: bool = False,
+         order: str = "sample",
          url: str | None = None, token: str | None = None, reporter: Reporter | None = None) -> PushSummary:
     """Push items to Label Studio for human refinement.
 
@@ -149,6 +151,9 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
         batch_size: tasks per import call (default: ``label_studio.batch_size``).
         image_mode: ``local`` (local-file serving), ``url`` or ``inline`` (data URIs, small sets).
         new_project: forget the recorded project and create a new one.
+        order: ``sample`` (the table's order) or ``disagreement``: items where the generator, judge, blind
+            check and calibration panel disagree first, with the reason shown in the task (see
+            :mod:`curator.stages.review.priority`); Label Studio shows tasks in import order.
     """
     sdk()  # before any work: without the review extra, say how to install it
     cfg = project.config.label_studio
@@ -157,7 +162,16 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
         from curator.errors import UsageError
 
         raise UsageError(f"--overlap {overlap}: must be at least 1")
+    if order not in ("sample", "disagreement"):
+        from curator.errors import UsageError
+
+        raise UsageError(f"--order {order!r}: sample or disagreement")
     df, src = _items(project, kind, source)
+    if order == "disagreement" and kind == "vqa":
+        store = Store(project)
+        difficulty = store.difficulty.read() if store.difficulty.exists() else None
+        text_only = {ep.model for ep in project.config.models.panel if ep.text_only}
+        df = order_by_disagreement(df, difficulty, text_only)
     tax = project.load_taxonomy()
     client = connect(project, url, token)
     try:

@@ -31,6 +31,10 @@ COLUMNS = ("total", "fully annotated", "partly annotated", "unreviewed", "accept
 class StatusSummary:
     overlap: int = 1
     by_criterion: dict[str, Counter[str]] = field(default_factory=dict)
+    tasks: int = 0
+    flagged: int = 0  # tasks pushed with a priority (review push --order disagreement)
+    flagged_done: int = 0  # of those, fully annotated
+    priority_prefix: int = 0  # fully annotated tasks from the top of the priority list down to the first gap
 
     def table(self) -> list[tuple[Any, ...]]:
         rows = [(c, *(n[k] for k in COLUMNS)) for c, n in sorted(self.by_criterion.items())]
@@ -38,9 +42,13 @@ class StatusSummary:
         return [*rows, ("all", *(total[k] for k in COLUMNS))]
 
 
-def _annotations(client: Any, pid: int) -> dict[int, list[dict[str, Any]]]:
-    return {int(t["id"]): list(t.get("annotations") or []) for t in client.iter_tasks(pid, fields="all",
-                                                                                      page_size=500)}
+def _annotations(client: Any, pid: int) -> tuple[dict[int, list[dict[str, Any]]], dict[int, float]]:
+    """Annotations and push priority per task id."""
+    anns, prio = {}, {}
+    for t in client.iter_tasks(pid, fields="all", page_size=500):
+        anns[int(t["id"])] = list(t.get("annotations") or [])
+        prio[int(t["id"])] = float((t.get("data") or {}).get("priority") or 0.0)
+    return anns, prio
 
 
 def status(project: Project, *, kind: str = "vqa", url: str | None = None, token: str | None = None) -> StatusSummary:
@@ -54,7 +62,7 @@ def status(project: Project, *, kind: str = "vqa", url: str | None = None, token
         got = resolve_project(project, client, kind)
         assert got is not None
         pid, found = got
-        anns = _annotations(client, pid)
+        anns, prio = _annotations(client, pid)
     finally:
         client.close()
     ext_of = {int(r["task_id"]): r["ext_id"] for r in iter_jsonl(Store(project).review.tasks_log(kind))
@@ -77,4 +85,17 @@ def status(project: Project, *, kind: str = "vqa", url: str | None = None, token
             st = decide(item, [parse_annotation(ext or "", a) for a in task_anns])["review_status"]
             if st != "unreviewed":
                 n[st] += 1
+    _priority_progress(summary, anns, prio)
     return summary
+
+
+def _priority_progress(summary: StatusSummary, anns: dict[int, list[dict[str, Any]]], prio: dict[int, float]) -> None:
+    """How far down the priority list people have got (tasks pushed with ``--order disagreement``)."""
+    def full(tid: int) -> bool:
+        return sum(1 for a in anns[tid] if not a.get("was_cancelled")) >= summary.overlap
+
+    ranked = sorted(anns, key=lambda t: (-prio.get(t, 0.0), t))  # the order people are shown them
+    summary.tasks = len(ranked)
+    flagged = [t for t in ranked if prio.get(t, 0.0) > 0]
+    summary.flagged, summary.flagged_done = len(flagged), sum(full(t) for t in flagged)
+    summary.priority_prefix = next((i for i, t in enumerate(ranked) if not full(t)), len(ranked))
