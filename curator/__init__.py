@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # the same names as _EXPORTS, for mypy and editors (tests/uni
     from curator.stages.ingest import ingest, synth
     from curator.stages.judge import judge
     from curator.stages.plan import plan
+    from curator.stages.report import report
     from curator.stages.review.pull import pull
     from curator.stages.review.push import push
     from curator.stages.review.server import serve
@@ -82,6 +83,7 @@ _EXPORTS = {
     "plan": "curator.stages.plan",
     "pull": "curator.stages.review.pull",
     "push": "curator.stages.review.push",
+    "report": "curator.stages.report",
     "sample": "curator.stages.sample",
     "serve": "curator.stages.review.server",
     "synth": "curator.stages.ingest",

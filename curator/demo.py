@@ -25,6 +25,7 @@ class DemoResult:
     stages: list[tuple[str, list[tuple[str, str]], float]] = field(default_factory=list)
     evaluations: dict[str, Any] = field(default_factory=dict)
     review_url: str = ""
+    report: str = ""
 
 
 def demo(directory: str | Path, *, max_references: int = 6, per_cell: int = 12, with_review: bool = False,
@@ -45,6 +46,7 @@ def demo(directory: str | Path, *, max_references: int = 6, per_cell: int = 12, 
     from curator.stages.generate import generate
     from curator.stages.ingest import synth
     from curator.stages.plan import plan
+    from curator.stages.report import report
     from curator.stages.sample import sample
     from curator.store import EvalRun
 
@@ -90,6 +92,8 @@ def demo(directory: str | Path, *, max_references: int = 6, per_cell: int = 12, 
                                                           for m in s.vr["domains"].values())),
                             ("scores", str(EvalRun(Path(s.out)).markdown))])
     result.evaluations = {"random": rnd.markdown, "statistic": stat.markdown}
+    rep = stage("report", lambda: report(project), lambda s: s.rows())
+    result.report = str(Path(rep.out) / "index.html")
     if with_review:
         from curator.stages.review.push import push
         from curator.stages.review.server import serve

@@ -195,5 +195,23 @@ def demo(directory: Path = typer.Argument(Path("demo-out"), help="Project folder
 
     console.print(Markdown(r.evaluations["random"]))
     typer.echo(f"benchmark: {r.benchmark} (card: {r.benchmark}/README.md)")
+    typer.echo(f"report: {r.report} (open it in a browser; no server needed)")
     if r.review_url:
         typer.echo(f"Label Studio: {r.review_url} (stop it with `curator review stop -p {directory}`)")
+
+
+@app.command()
+@handled
+def report(out: Path = typer.Option(None, help="Folder to write (default: <project>/report)."),
+           project: Path = ProjectOpt) -> None:
+    """Write a static report page: funnel with drop reasons, item gallery with filters, validity figures.
+
+    Opens from disk in any browser (no server, no network); thumbnails are written once and reused.
+
+    Examples:
+        curator report && xdg-open report/index.html
+    """
+    from curator.cli.render import kv
+    from curator.stages.report import report as run
+
+    kv("report", run(_project(project), out=out).rows())

@@ -27,6 +27,10 @@ def test_demo_builds_a_benchmark_with_card_and_scores(tmp_path: Path) -> None:
     assert scores["vqa"]["robust"]["n"] == len(dd["test"])
     assert (bench / "eval" / "baseline-statistic-test" / "scores.md").exists()
     assert json.loads((bench / "leakage.json").read_text())["clean"]
+    # the demo ends by writing the report and printing its path
+    page = out / "report" / "index.html"
+    assert page.exists() and f"report: {page}" in " ".join(res.output.split())
+    assert len(json.loads((out / "report" / "data.json").read_text())["items"]) > 0
     # rerunnable: a second run changes nothing it does not have to
     again = CliRunner().invoke(app, ["demo", str(out), "--max-references", "3", "--per-cell", "6"])
     assert again.exit_code == 0 and "already done" in again.output
