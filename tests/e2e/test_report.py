@@ -89,9 +89,10 @@ def test_report_page_in_headless_chromium(built: Project) -> None:
     assert f'data-count="{hits}"' in searched and 0 < hits < n_cands
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for name, frag in (("funnel", ""), ("gallery", "#view=gallery")):
-        shot = ARTIFACTS / f"{name}-1280x800.png"
-        _browser([f"--screenshot={shot}", "--window-size=1280,800"], page.as_uri() + frag)
+    for name, frag, size in (("funnel", "", "1280,800"), ("gallery", "#view=gallery", "1280,800"),
+                             ("gallery-phone", "#view=gallery", "390,844")):
+        shot = ARTIFACTS / f"{name}-{size.replace(',', 'x')}.png"
+        _browser([f"--screenshot={shot}", f"--window-size={size}"], page.as_uri() + frag)
         assert shot.stat().st_size > 10_000
     # thumbnails are written once and reused; the page never embeds originals
     again = report(built)
