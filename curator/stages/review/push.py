@@ -162,16 +162,8 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
         from curator.errors import UsageError
 
         raise UsageError(f"--overlap {overlap}: must be at least 1")
-    if order not in ("sample", "disagreement"):
-        from curator.errors import UsageError
-
-        raise UsageError(f"--order {order!r}: sample or disagreement")
     df, src = _items(project, kind, source)
-    if order == "disagreement" and kind == "vqa":
-        store = Store(project)
-        difficulty = store.difficulty.read() if store.difficulty.exists() else None
-        text_only = {ep.model for ep in project.config.models.panel if ep.text_only}
-        df = order_by_disagreement(df, difficulty, text_only)
+    df = _ordered(project, df, kind, order)
     tax = project.load_taxonomy()
     client = connect(project, url, token)
     try:
@@ -212,6 +204,19 @@ def push(project: Project, *, source: str | None = None, kind: str = "vqa", over
     finally:
         client.close()
     return summary
+
+
+def _ordered(project: Project, df: pd.DataFrame, kind: str, order: str) -> pd.DataFrame:
+    """The rows in push order: as they are, or flagged disagreements first (``--order disagreement``)."""
+    if order not in ("sample", "disagreement"):
+        from curator.errors import UsageError
+
+        raise UsageError(f"--order {order!r}: sample or disagreement")
+    if order == "sample" or kind != "vqa":
+        return df
+    store = Store(project)
+    difficulty = store.difficulty.read() if store.difficulty.exists() else None
+    return order_by_disagreement(df, difficulty, {ep.model for ep in project.config.models.panel if ep.text_only})
 
 
 def _items(project: Project, kind: str, source: str | None) -> tuple[pd.DataFrame, str]:
