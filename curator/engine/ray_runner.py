@@ -97,18 +97,24 @@ class EngineActor:
         self.spec = spec
         self.eng: Engine | None = None
         self.sem: asyncio.Semaphore | None = None
+        self._starting = asyncio.Lock()  # batches arrive concurrently: exactly one engine (and budget share)
 
     async def _engine(self) -> Engine:
-        if self.eng is None:
-            ep = Endpoint.model_validate(self.spec["endpoint"])
-            prices = {k: Price.model_validate(v) for k, v in self.spec["prices"].items()}
-            urls = [ep.base_url, *ep.replicas]
-            send_to = urls[await self._index() % len(urls)] if len(urls) > 1 else None
-            eng = Engine(ep, ResponseCache(Path(self.spec["cache"])), prices=prices, max_cost=self.spec["max_cost"],
-                         image_policy=ImagePolicy.model_validate(self.spec["images"]), send_to=send_to)
-            await eng.__aenter__()
-            self.eng, self.sem = eng, asyncio.Semaphore(ep.run.concurrency)
+        async with self._starting:
+            if self.eng is None:
+                await self._start()
+        assert self.eng is not None
         return self.eng
+
+    async def _start(self) -> None:
+        ep = Endpoint.model_validate(self.spec["endpoint"])
+        prices = {k: Price.model_validate(v) for k, v in self.spec["prices"].items()}
+        urls = [ep.base_url, *ep.replicas]
+        send_to = urls[await self._index() % len(urls)] if len(urls) > 1 else None
+        eng = Engine(ep, ResponseCache(Path(self.spec["cache"])), prices=prices, max_cost=self.spec["max_cost"],
+                     image_policy=ImagePolicy.model_validate(self.spec["images"]), send_to=send_to)
+        await eng.__aenter__()
+        self.eng, self.sem = eng, asyncio.Semaphore(ep.run.concurrency)
 
     async def _index(self) -> int:
         """This actor's number in the run (0, 1, …), from the run's counter actor: spreads actors over replicas."""

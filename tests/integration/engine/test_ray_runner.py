@@ -117,9 +117,11 @@ def test_actors_spread_over_replicas_and_a_reply_is_paid_once_whichever_gave_it(
         p = _project(tmp_path / "p", fake, n_images=6, per_cell=4)
         cfg = yaml.safe_load((p.root / "curator.yaml").read_text())
         cfg["models"]["generator"]["replicas"] = [second.base_url]
-        cfg["ray"] = {"actors": 2}
+        cfg["ray"] = {"actors": 2, "batch_size": 2}  # many batches: both actors get some
         (p.root / "curator.yaml").write_text(yaml.safe_dump(cfg))
         p = Project.load(p.root)
+        for server in (fake, second):  # slow replies, so that both actors get batches while the other works
+            server.rules([{"match": "", "delay": 0.3}])
         s = generate(p, runner="ray")
         planned = len(Store(p).plan.read())
         served = [len(fake.log()["answered"]), len(second.log()["answered"])]
