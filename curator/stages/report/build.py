@@ -52,29 +52,25 @@ def report(project: Project, *, out: str | Path | None = None) -> ReportSummary:
         raise StageError("nothing to report yet: run `curator generate` first")
     dest = Path(out) if out else project.root / "report"
     (dest / "thumbs").mkdir(parents=True, exist_ok=True)
-    items = _items(project, store)
+    export_dir = project.export_dir / project.config.name
+    exported = load_items(export_dir) if (export_dir / "data" / "vqa").is_dir() else None
+    items = _items(project, store, exported)
     summary = ReportSummary(out=str(dest), items=len(items))
-    files = dict(zip(*_image_files(store), strict=True))
+    images = store.load_images()
+    files = {i: project.images_root / f for i, f in zip(images["image_id"], images["file"], strict=True)}
     for it in items:
         it["thumb"] = f"thumbs/{it['image_id']}.jpg"
     made, reused = _thumbnails(dest / "thumbs", {it["image_id"] for it in items}, files)
     summary.thumbnails_new, summary.thumbnails_reused = made, reused
-    export_dir = project.export_dir / project.config.name
     data = {"project": project.config.name, "generated": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
             "steps": list(STEPS), "funnel": _funnel(items, store), "drops": _drops(store, items),
-            "validity": _validity(export_dir, store), "plots": _plots(export_dir, dest), "items": items}
+            "validity": _validity(export_dir, exported, store), "plots": _plots(export_dir, dest), "items": items}
     text = json.dumps(data, ensure_ascii=False, default=str)
     (dest / "data.json").write_text(text, encoding="utf-8")
     (dest / "data.js").write_text("window.REPORT = " + text + ";\n", encoding="utf-8")
     for name in ("index.html", "report.js", "report.css"):
         shutil.copyfile(ASSETS / name, dest / name)
     return summary
-
-
-def _image_files(store: Store) -> tuple[list[str], list[Path]]:
-    images = store.load_images()
-    root = store.project.images_root
-    return list(images["image_id"]), [root / f for f in images["file"]]
 
 
 def _thumbnails(folder: Path, image_ids: set[str], files: dict[str, Path]) -> tuple[int, int]:
@@ -101,7 +97,7 @@ def _frame(table: Any) -> pd.DataFrame:
     return table.frame() if table.exists() else pd.DataFrame()
 
 
-def _items(project: Project, store: Store) -> list[dict[str, Any]]:
+def _items(project: Project, store: Store, exported_items: pd.DataFrame | None) -> list[dict[str, Any]]:
     """Every candidate with what each later step made of it."""
     cands = store.qa_candidates()
     checked = _frame(store.checked).set_index("item_id") if store.checked.exists() else None
@@ -110,8 +106,7 @@ def _items(project: Project, store: Store) -> list[dict[str, Any]]:
     diff = _frame(store.difficulty).set_index("item_id") if store.difficulty.exists() else None
     sampled = set(store.sample.read(columns=["item_id"])["item_id"]) if store.sample.exists() else set()
     reviewed = _frame(store.reviewed).set_index("item_id") if store.reviewed.exists() else None
-    export_dir = project.export_dir / project.config.name
-    exported = load_items(export_dir).set_index("id") if (export_dir / "data" / "vqa").is_dir() else None
+    exported = exported_items.set_index("id") if exported_items is not None else None
     tax = project.load_taxonomy()
     out = []
     for c in cands.to_dict("records"):
@@ -202,7 +197,7 @@ def _drops(store: Store, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _validity(export_dir: Path, store: Store) -> dict[str, str]:
+def _validity(export_dir: Path, exported: pd.DataFrame | None, store: Store) -> dict[str, str]:
     out: dict[str, str] = {}
     if (export_dir / "leakage.json").exists():
         leak = json.loads((export_dir / "leakage.json").read_text())
@@ -212,8 +207,8 @@ def _validity(export_dir: Path, store: Store) -> dict[str, str]:
         pri = json.loads((export_dir / "priors.json").read_text())
         out["text-only priors"] = (f"{len(pri.get('flagged') or [])} split/template cells above random "
                                    f"(significant), {len(pri.get('above_margin') or [])} above the margin")
-    if (export_dir / "data" / "vqa").is_dir():
-        letters = Counter(load_items(export_dir)["answer"])
+    if exported is not None:
+        letters = Counter(exported["answer"])
         out["answer letters"] = ", ".join(f"{k} {v}" for k, v in sorted(letters.items()))
     if store.review.agreement.exists():
         ov = json.loads(store.review.agreement.read_text()).get("overall", {})
