@@ -64,7 +64,7 @@ def run_model_stage(project: Project, command: str, summary: Any, endpoint: Endp
     try:
         with project_lock(project, command, wait=wait):
             how = check_runner(runner or project.config.runner)
-            run = {"local": run_stage, "ray": _ray_stage, "ray-vllm": _vllm_stage}[how]
+            run = _runner_for(how)
             summary.stats = run(project, endpoint, items, build, handle, total=total, description=command,
                                 max_cost=max_cost, reporter=reporter)
     except EngineError as exc:
@@ -77,24 +77,18 @@ def run_model_stage(project: Project, command: str, summary: Any, endpoint: Endp
     return summary.stats
 
 
-def _ray_stage(project: Project, endpoint: Endpoint, items: Iterable[T], build: Callable[[T], Request | None],
-               handle: Callable[[Engine, T, Result], Awaitable[None]], *, total: int | None, description: str,
-               max_cost: float | None = None, reporter: Reporter | None = None) -> RunStats:
-    from curator.engine.ray_runner import run_on_ray
-
+def _runner_for(how: str) -> Callable[..., RunStats]:
+    """The run function of a runner; Ray and vLLM are imported only when asked for (they are heavy)."""
+    if how == "local":
+        return run_stage
     install_log_filter()
-    return run_on_ray(project, endpoint, items, build, handle, total=total, description=description,
-                      max_cost=max_cost, reporter=reporter)
+    if how == "ray":
+        from curator.engine.ray_runner import run_on_ray
 
-
-def _vllm_stage(project: Project, endpoint: Endpoint, items: Iterable[T], build: Callable[[T], Request | None],
-                handle: Callable[[Engine, T, Result], Awaitable[None]], *, total: int | None, description: str,
-                max_cost: float | None = None, reporter: Reporter | None = None) -> RunStats:
+        return run_on_ray
     from curator.engine.vllm_runner import run_with_vllm
 
-    install_log_filter()
-    return run_with_vllm(project, endpoint, items, build, handle, total=total, description=description,
-                         max_cost=max_cost, reporter=reporter)
+    return run_with_vllm
 
 
 def check_runner(runner: str) -> str:
