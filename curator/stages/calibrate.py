@@ -115,7 +115,7 @@ def calibrate(project: Project, *, circular: bool = False, edges: tuple[float, .
     out = store.panel_answers.appender()
     try:
         for ep in panel:
-            todo = _jobs(cands, ep, circular, done)[:limit] if limit is not None else _jobs(cands, ep, circular, done)
+            todo = _jobs(cands, ep, circular, done)[:limit]  # limit None: every job
 
             def build(j: dict[str, Any], ep: Endpoint = ep) -> Request:
                 it = j["item"]

@@ -229,8 +229,7 @@ def _items(project: Project, kind: str, source: str | None) -> tuple[pd.DataFram
         return (df[df["keep"]] if "keep" in df.columns else df), str(src)
     if kind == "vr":
         df = Store(project).load_images().rename(columns={"file": "image_path", "path": "source_path"})
-        df["item_id"] = [vr_item_id(d or "unknown", i) for d, i in zip(df["source"].fillna(""), df["image_id"],
-                                                                        strict=True)]
+        df["item_id"] = [vr_item_id(d, i) for d, i in zip(df["source"].fillna(""), df["image_id"], strict=True)]
         return df, "images"
     raise StageError(f"unknown kind {kind!r}: vqa or vr")
 
